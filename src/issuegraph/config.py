@@ -1,0 +1,53 @@
+"""Typed settings, read from the environment with the ISSUEGRAPH_ prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ISSUEGRAPH_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./issuegraph.db",
+        description="SQLAlchemy URL. sqlite:///path (default) or postgresql://user@host/db",
+    )
+    admin_token: str | None = Field(
+        default=None,
+        description="When set, start-up ensures an admin `root` whose personal access token is this value",
+    )
+    external_url: str | None = Field(default=None, description="Base of every web_url; default http://HOST:PORT")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_links_per_issue: int = 100
+    max_depth: int = Field(default=8, ge=1, description="Maximum levels of a parent/sub-issue hierarchy")
+    max_children: int = Field(default=100, ge=1, description="Maximum sub-issues of one parent")
+    db_pool_size: int = 10
+    log_level: str = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_postgres_driver(cls, value: str) -> str:
+        # psycopg 3 is the driver we ship; accept the plain scheme users write.
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value[len("postgres://") :]
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def base_url(self) -> str:
+        if self.external_url:
+            return self.external_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

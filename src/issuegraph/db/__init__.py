@@ -1,0 +1,1 @@
+"""Engine, session, ORM models and Alembic migrations."""

@@ -1,0 +1,91 @@
+"""Engine and session factory.
+
+SQLite: WAL, foreign keys on, and write transactions start with ``BEGIN IMMEDIATE``
+so that two writers never deadlock on a read-to-write upgrade; a write transaction
+therefore sees a stable database for all its checks (SQLite has one writer).
+PostgreSQL: READ COMMITTED; graph rules take explicit locks (see links.repository).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from issuegraph.config import Settings
+
+WRITE_OPTION = "issuegraph_writes"
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.database_url
+    if settings.is_sqlite:
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=settings.db_pool_size,
+            max_overflow=20,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=20,
+        pool_pre_ping=False,
+        connect_args={"prepare_threshold": 5},
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let us emit BEGIN ourselves (pysqlite's implicit BEGIN is always DEFERRED).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+class Database:
+    """Holds the engine and hands out request-scoped sessions."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings)
+        self._factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+
+    @contextmanager
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A unit of work: commits on success, rolls back on any error."""
+        session = self._factory()
+        try:
+            if write:
+                session.connection(execution_options={WRITE_OPTION: True})
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,309 @@
+"""Every table of issuegraph, in one place so the schema reads as a whole.
+
+The database enforces what must never break: one link per unordered pair
+(``uq_issue_links_pair``), one parent per issue (``uq_issue_links_one_parent``),
+one canonical issue per duplicate (``uq_issue_links_one_canonical``), foreign keys.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Integer keys that are BIGINT on PostgreSQL but INTEGER on SQLite (so they alias ROWID).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PersonalAccessToken(Base):
+    __tablename__ = "personal_access_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the token: tokens are 160 random bits, so a fast digest is enough.
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(255))  # comma separated: api,read_api
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Namespace(Base):
+    """A group (kind ``group``) or a user's personal namespace (kind ``user``)."""
+
+    __tablename__ = "namespaces"
+    __table_args__ = (CheckConstraint("kind IN ('user', 'group')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(String(255))
+    full_path: Mapped[str] = mapped_column(String(1024), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("namespaces.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    visibility: Mapped[str] = mapped_column(String(16), default="private")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    namespace_id: Mapped[int] = mapped_column(ForeignKey("namespaces.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    access_level: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    __table_args__ = (
+        CheckConstraint("close_policy IN ('allow', 'warn', 'deny')", name="close_policy"),
+        UniqueConstraint("namespace_id", "path"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    namespace_id: Mapped[int] = mapped_column(ForeignKey("namespaces.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(String(255))
+    full_path: Mapped[str] = mapped_column(String(1024), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    visibility: Mapped[str] = mapped_column(String(16), default="private")
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The last issue number handed out; iids are never reused.
+    last_issue_iid: Mapped[int] = mapped_column(Integer, default=0)
+    close_policy: Mapped[str] = mapped_column(String(8), default="allow", server_default="allow")
+    close_duplicates: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProjectMember(Base):
+    __tablename__ = "project_members"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    access_level: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Milestone(Base):
+    __tablename__ = "milestones"
+    __table_args__ = (UniqueConstraint("project_id", "iid"), UniqueConstraint("project_id", "title"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    iid: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    start_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    due_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Label(Base):
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    color: Mapped[str] = mapped_column(String(16), default="#6699cc")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Issue(Base):
+    __tablename__ = "issues"
+    __table_args__ = (
+        UniqueConstraint("project_id", "iid"),
+        CheckConstraint("state IN ('opened', 'closed')", name="state"),
+        Index("ix_issues_project_id_state_id", "project_id", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    iid: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(1024))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # GitLab's state is derived from the SourceCraft status; both are stored so
+    # "open" is one indexed column for graph queries.
+    state: Mapped[str] = mapped_column(String(8), default="opened")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    discussion_locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    weight: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestones.id", ondelete="SET NULL"))
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IssueAssignee(Base):
+    __tablename__ = "issue_assignees"
+
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IssueLabel(Base):
+    __tablename__ = "issue_labels"
+
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    label_id: Mapped[int] = mapped_column(ForeignKey("labels.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class IssueLink(Base):
+    """One row per unordered pair of issues, stored in its canonical direction."""
+
+    __tablename__ = "issue_links"
+    __table_args__ = (
+        UniqueConstraint("pair_lo", "pair_hi", name="uq_issue_links_pair"),
+        CheckConstraint("pair_lo < pair_hi", name="pair_ordered"),
+        CheckConstraint(
+            "(source_id = pair_lo AND target_id = pair_hi) OR (source_id = pair_hi AND target_id = pair_lo)",
+            name="pair_matches",
+        ),
+        CheckConstraint("link_type IN ('related_to', 'parent_of', 'blocks', 'duplicates')", name="link_type"),
+        Index(
+            "uq_issue_links_one_parent",
+            "target_id",
+            unique=True,
+            postgresql_where=text("link_type = 'parent_of'"),
+            sqlite_where=text("link_type = 'parent_of'"),
+        ),
+        Index(
+            "uq_issue_links_one_canonical",
+            "source_id",
+            unique=True,
+            postgresql_where=text("link_type = 'duplicates'"),
+            sqlite_where=text("link_type = 'duplicates'"),
+        ),
+        Index("ix_issue_links_source_id_link_type", "source_id", "link_type", "target_id"),
+        Index("ix_issue_links_target_id_link_type", "target_id", "link_type", "source_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    link_type: Mapped[str] = mapped_column(String(16))
+    pair_lo: Mapped[int] = mapped_column(BigId)
+    pair_hi: Mapped[int] = mapped_column(BigId)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Note(Base):
+    """A comment or a system note on an issue."""
+
+    __tablename__ = "notes"
+    __table_args__ = (Index("ix_notes_issue_id_id", "issue_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    system: Mapped[bool] = mapped_column(Boolean, default=False)
+    system_action: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Event(Base):
+    """An outbox of changes, written in the same transaction as the change itself.
+
+    Delivery (webhooks, notifications) reads from here; ``silent`` records the
+    caller's wish that subscribers are not notified of this change.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_project_id_id", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    project_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    issue_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    link_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    actor_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    silent: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

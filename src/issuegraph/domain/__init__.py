@@ -1,0 +1,1 @@
+"""Pure rules: link types and inverses, roles, errors. No HTTP, no SQL."""
