@@ -106,6 +106,8 @@ class Namespace(Base):
     name: Mapped[str] = mapped_column(String(255))
     path: Mapped[str] = mapped_column(String(255))
     full_path: Mapped[str] = mapped_column(String(1024), unique=True)
+    # Ids from the root down to this namespace, "1/5/9": ancestors without recursion.
+    traversal_ids: Mapped[str] = mapped_column(String(512), default="", index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("namespaces.id", ondelete="CASCADE"), index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     visibility: Mapped[str] = mapped_column(String(16), default="private")

@@ -1,0 +1,62 @@
+"""All queries about users and personal access tokens."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuegraph.db.models import PersonalAccessToken, User
+
+
+def token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def find_token(session: Session, raw: str) -> tuple[PersonalAccessToken, User] | None:
+    row = session.execute(
+        select(PersonalAccessToken, User)
+        .join(User, User.id == PersonalAccessToken.user_id)
+        .where(PersonalAccessToken.token_digest == token_digest(raw))
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def find_user_by_username(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username))
+
+
+def users_by_id(session: Session, ids: Iterable[int]) -> dict[int, User]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def list_users(
+    session: Session, *, username: str | None, search: str | None, offset: int, limit: int
+) -> tuple[Sequence[User], int]:
+    from sqlalchemy import func, or_
+
+    query = select(User)
+    if username:
+        query = query.where(func.lower(User.username) == username.lower())
+    if search:
+        like = f"%{search.lower()}%"
+        query = query.where(
+            or_(func.lower(User.username).like(like), func.lower(User.name).like(like), func.lower(User.email).like(like))
+        )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(User.id).offset(offset).limit(limit)).all()
+    return rows, total
+
+
+def add(session: Session, obj: object) -> None:
+    session.add(obj)
+    session.flush()

@@ -1,0 +1,195 @@
+"""Users, tokens and who the caller is."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from issuegraph.accounts import repository as repo
+from issuegraph.db.models import Namespace, PersonalAccessToken, User
+from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+
+SCOPES = ("api", "read_api")
+TOKEN_PREFIX = "glpat-"
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated caller, or anonymous (user is None)."""
+
+    user: User | None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user else None
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.user and self.user.is_admin)
+
+    @property
+    def authenticated(self) -> bool:
+        return self.user is not None
+
+    def require_user(self) -> User:
+        if self.user is None:
+            raise Unauthenticated("unauthenticated", "401 Unauthorized")
+        return self.user
+
+    def require_write(self) -> User:
+        user = self.require_user()
+        if "api" not in self.scopes:
+            raise Forbidden("insufficient_scope", "insufficient_scope")
+        return user
+
+    def require_admin(self) -> User:
+        user = self.require_user()
+        if not user.is_admin:
+            raise Forbidden("admin_required", "403 Forbidden")
+        return user
+
+
+ANONYMOUS = Actor(user=None)
+
+
+def authenticate(session: Session, raw_token: str | None) -> Actor:
+    """Resolve a raw token. A token that is given but not valid is an error, not anonymity."""
+    if raw_token is None:
+        return ANONYMOUS
+    found = repo.find_token(session, raw_token)
+    if found is None:
+        raise Unauthenticated("invalid_token", "401 Unauthorized")
+    token, user = found
+    if token.revoked or user.state != "active":
+        raise Unauthenticated("invalid_token", "401 Unauthorized")
+    if token.expires_at is not None and token.expires_at <= datetime.now(UTC):
+        raise Unauthenticated("token_expired", "401 Unauthorized")
+    return Actor(user=user, scopes=frozenset(token.scopes.split(",")))
+
+
+def create_user(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    name: str,
+    email: str,
+    is_admin: bool = False,
+) -> User:
+    actor.require_admin()
+    actor.require_write()
+    return _insert_user(session, username=username, name=name, email=email, is_admin=is_admin)
+
+
+def _insert_user(session: Session, *, username: str, name: str, email: str, is_admin: bool) -> User:
+    if not USERNAME_RE.match(username or ""):
+        raise Invalid("invalid_username", "username is invalid", details={"field": "username"})
+    if repo.find_user_by_username(session, username) is not None:
+        raise Conflict("username_taken", "Username has already been taken")
+    user = User(username=username, name=name or username, email=email, is_admin=is_admin, state="active")
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+            session.add(
+                Namespace(
+                    kind="user",
+                    name=user.name,
+                    path=username,
+                    full_path=username,
+                    owner_id=user.id,
+                    visibility="public",
+                    traversal_ids="",
+                )
+            )
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("user_taken", "Email or username has already been taken") from exc
+    ns = session.query(Namespace).filter_by(owner_id=user.id, kind="user").one()
+    ns.traversal_ids = str(ns.id)
+    session.flush()
+    return user
+
+
+def parse_expiry(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        day = date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise Invalid("invalid_expires_at", "expires_at is invalid", details={"field": "expires_at"}) from exc
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def create_token(
+    session: Session,
+    actor: Actor,
+    *,
+    user_id: int,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None,
+) -> tuple[PersonalAccessToken, str]:
+    """Create a token for a user; the raw value is returned once and stored only as a digest."""
+    actor.require_admin()
+    actor.require_write()
+    user = repo.get_user(session, user_id)
+    if user is None:
+        raise NotFound("user_not_found", "404 User Not Found")
+    return issue_token(session, user, name=name, scopes=scopes, expires_at=expires_at)
+
+
+def issue_token(
+    session: Session, user: User, *, name: str, scopes: list[str], expires_at: datetime | None
+) -> tuple[PersonalAccessToken, str]:
+    if not scopes or any(s not in SCOPES for s in scopes):
+        raise Invalid("invalid_scopes", "scopes does not have a valid value", details={"field": "scopes"})
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(20)
+    token = PersonalAccessToken(
+        user_id=user.id,
+        name=name,
+        token_digest=repo.token_digest(raw),
+        scopes=",".join(dict.fromkeys(scopes)),
+        expires_at=expires_at,
+        revoked=False,
+    )
+    repo.add(session, token)
+    return token, raw
+
+
+def ensure_admin_token(session: Session, raw_token: str) -> User:
+    """Make sure `root` is an admin and `raw_token` is its api token. Safe to repeat."""
+    user = repo.find_user_by_username(session, "root")
+    if user is None:
+        user = _insert_user(session, username="root", name="Administrator", email="root@localhost", is_admin=True)
+    user.is_admin = True
+    user.state = "active"
+    found = repo.find_token(session, raw_token)
+    if found is None:
+        session.add(
+            PersonalAccessToken(
+                user_id=user.id,
+                name="ISSUEGRAPH_ADMIN_TOKEN",
+                token_digest=repo.token_digest(raw_token),
+                scopes="api",
+                expires_at=None,
+                revoked=False,
+            )
+        )
+    else:
+        token, owner = found
+        if owner.id != user.id:
+            raise Conflict("admin_token_taken", "ISSUEGRAPH_ADMIN_TOKEN belongs to another user")
+        token.revoked = False
+        token.expires_at = None
+        token.scopes = "api"
+    session.flush()
+    return user
