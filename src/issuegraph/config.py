@@ -19,7 +19,9 @@ class Settings(BaseSettings):
         default=None,
         description="When set, start-up ensures an admin `root` whose personal access token is this value",
     )
-    external_url: str | None = Field(default=None, description="Base of every web_url; default http://HOST:PORT")
+    external_url: str | None = Field(
+        default=None, description="Base of every web_url; default http://HOST:PORT"
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     max_links_per_issue: int = 100

@@ -50,7 +50,11 @@ def list_users(
     if search:
         like = f"%{search.lower()}%"
         query = query.where(
-            or_(func.lower(User.username).like(like), func.lower(User.name).like(like), func.lower(User.email).like(like))
+            or_(
+                func.lower(User.username).like(like),
+                func.lower(User.name).like(like),
+                func.lower(User.email).like(like),
+            )
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(User.id).offset(offset).limit(limit)).all()

@@ -169,7 +169,9 @@ def ensure_admin_token(session: Session, raw_token: str) -> User:
     """Make sure `root` is an admin and `raw_token` is its api token. Safe to repeat."""
     user = repo.find_user_by_username(session, "root")
     if user is None:
-        user = _insert_user(session, username="root", name="Administrator", email="root@localhost", is_admin=True)
+        user = _insert_user(
+            session, username="root", name="Administrator", email="root@localhost", is_admin=True
+        )
     user.is_admin = True
     user.state = "active"
     found = repo.find_token(session, raw_token)

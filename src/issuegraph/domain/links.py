@@ -90,6 +90,9 @@ NOTE_WORDING = {
     LinkType.RELATED_TO: ("marked this issue as related to {ref}", "marked this issue as related to {ref}"),
     LinkType.BLOCKS: ("marked this issue as blocking {ref}", "marked this issue as blocked by {ref}"),
     LinkType.PARENT_OF: ("marked this issue as parent of {ref}", "marked this issue as a sub-issue of {ref}"),
-    LinkType.DUPLICATES: ("marked this issue as a duplicate of {ref}", "marked {ref} as a duplicate of this issue"),
+    LinkType.DUPLICATES: (
+        "marked this issue as a duplicate of {ref}",
+        "marked {ref} as a duplicate of this issue",
+    ),
 }
 UNLINK_WORDING = "removed the relation with {ref}"

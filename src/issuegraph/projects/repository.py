@@ -31,7 +31,9 @@ def projects_with_namespaces(session: Session, ids: Iterable[int]) -> dict[int, 
     if not wanted:
         return {}
     rows = session.execute(
-        select(Project, Namespace).join(Namespace, Namespace.id == Project.namespace_id).where(Project.id.in_(wanted))
+        select(Project, Namespace)
+        .join(Namespace, Namespace.id == Project.namespace_id)
+        .where(Project.id.in_(wanted))
     ).all()
     return {p.id: (p, n) for p, n in rows}
 
@@ -59,7 +61,9 @@ def access_levels(
             select(ProjectMember.project_id, ProjectMember.access_level).where(
                 ProjectMember.user_id == user_id, ProjectMember.project_id.in_(project_ids)
             )
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     group_levels: dict[int, int] = {}
     if ns_ids:
@@ -68,7 +72,9 @@ def access_levels(
                 select(GroupMember.namespace_id, GroupMember.access_level).where(
                     GroupMember.user_id == user_id, GroupMember.namespace_id.in_(ns_ids)
                 )
-            ).tuples()
+            )
+            .tuples()
+            .all()
         )
     levels: dict[int, int] = {}
     for project, ns in pairs:

@@ -82,7 +82,9 @@ class ProjectAccess:
         return self.actor.is_admin or self.level >= AccessLevel.OWNER
 
 
-def access_for(session: Session, actor: Actor, pairs: Iterable[tuple[Project, Namespace]]) -> dict[int, ProjectAccess]:
+def access_for(
+    session: Session, actor: Actor, pairs: Iterable[tuple[Project, Namespace]]
+) -> dict[int, ProjectAccess]:
     pairs = list(pairs)
     levels = repo.access_levels(session, actor.user_id, pairs) if actor.user_id is not None else {}
     return {p.id: ProjectAccess(p, ns, levels.get(p.id, 0), actor) for p, ns in pairs}
@@ -113,7 +115,9 @@ def _check_path(path: str, field: str = "path") -> None:
 
 def _check_visibility(value: str | None) -> str | None:
     if value is not None and value not in Visibility.ALL:
-        raise Invalid("invalid_visibility", "visibility does not have a valid value", details={"field": "visibility"})
+        raise Invalid(
+            "invalid_visibility", "visibility does not have a valid value", details={"field": "visibility"}
+        )
     return value
 
 
@@ -153,7 +157,7 @@ def create_group(
             session.add(group)
             session.flush()
     except IntegrityError as exc:
-        raise Invalid("path_taken", "Failed to save group {:path=>[\"has already been taken\"]}") from exc
+        raise Invalid("path_taken", 'Failed to save group {:path=>["has already been taken"]}') from exc
     group.traversal_ids = f"{parent.traversal_ids}/{group.id}" if parent else str(group.id)
     session.add(GroupMember(namespace_id=group.id, user_id=user.id, access_level=AccessLevel.OWNER))
     session.flush()
@@ -194,12 +198,16 @@ def resolve_group(session: Session, actor: Actor, ref: str | int) -> Namespace:
 def list_groups(
     session: Session, actor: Actor, *, search: str | None, offset: int, limit: int
 ) -> tuple[Sequence[Namespace], int]:
-    query = select(Namespace).where(Namespace.kind == "group", repo.visible_groups_clause(actor.user_id, actor.is_admin))
+    query = select(Namespace).where(
+        Namespace.kind == "group", repo.visible_groups_clause(actor.user_id, actor.is_admin)
+    )
     if search:
         like = f"%{search.lower()}%"
         query = query.where(func.lower(Namespace.name).like(like) | func.lower(Namespace.path).like(like))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return session.scalars(query.order_by(Namespace.name, Namespace.id).offset(offset).limit(limit)).all(), total
+    return session.scalars(
+        query.order_by(Namespace.name, Namespace.id).offset(offset).limit(limit)
+    ).all(), total
 
 
 # ---------------------------------------------------------------- projects
@@ -223,7 +231,9 @@ def create_project(
     _check_path(path)
     _check_visibility(visibility)
     if namespace_id in (None, ""):
-        namespace = session.scalar(select(Namespace).where(Namespace.owner_id == user.id, Namespace.kind == "user"))
+        namespace = session.scalar(
+            select(Namespace).where(Namespace.owner_id == user.id, Namespace.kind == "user")
+        )
         if namespace is None:
             raise NotFound("namespace_not_found", "404 Namespace Not Found")
     else:
@@ -233,7 +243,10 @@ def create_project(
         if namespace.kind == "group":
             if not can_read_group(session, actor, namespace):
                 raise NotFound("namespace_not_found", "404 Namespace Not Found")
-            if not actor.is_admin and repo.group_access_level(session, user.id, namespace) < AccessLevel.DEVELOPER:
+            if (
+                not actor.is_admin
+                and repo.group_access_level(session, user.id, namespace) < AccessLevel.DEVELOPER
+            ):
                 raise Forbidden("forbidden", "403 Forbidden")
         elif namespace.owner_id != user.id and not actor.is_admin:
             raise Forbidden("forbidden", "403 Forbidden")
@@ -252,11 +265,14 @@ def create_project(
             session.add(project)
             session.flush()
     except IntegrityError as exc:
-        raise Invalid("path_taken", "Failed to save project {:path=>[\"has already been taken\"]}") from exc
-    if namespace.kind == "group" and repo.group_access_level(session, user.id, namespace) < AccessLevel.MAINTAINER:
-        session.add(ProjectMember(project_id=project.id, user_id=user.id, access_level=AccessLevel.MAINTAINER))
-    elif namespace.kind == "user" and namespace.owner_id != user.id:
-        session.add(ProjectMember(project_id=project.id, user_id=user.id, access_level=AccessLevel.MAINTAINER))
+        raise Invalid("path_taken", 'Failed to save project {:path=>["has already been taken"]}') from exc
+    if (
+        namespace.kind == "group"
+        and repo.group_access_level(session, user.id, namespace) < AccessLevel.MAINTAINER
+    ) or (namespace.kind == "user" and namespace.owner_id != user.id):
+        session.add(
+            ProjectMember(project_id=project.id, user_id=user.id, access_level=AccessLevel.MAINTAINER)
+        )
     session.flush()
     return project
 
@@ -295,13 +311,17 @@ def list_projects(
     if namespace is not None:
         if include_subgroups:
             query = query.where(
-                (Project.namespace_id == namespace.id) | Namespace.traversal_ids.like(namespace.traversal_ids + "/%")
+                (Project.namespace_id == namespace.id)
+                | Namespace.traversal_ids.like(namespace.traversal_ids + "/%")
             )
         else:
             query = query.where(Project.namespace_id == namespace.id)
-    column = {"id": Project.id, "name": Project.name, "path": Project.path, "updated_at": Project.updated_at}.get(
-        order_by, Project.created_at
-    )
+    column = {
+        "id": Project.id,
+        "name": Project.name,
+        "path": Project.path,
+        "updated_at": Project.updated_at,
+    }.get(order_by, Project.created_at)
     ordering = [column.asc(), Project.id.asc()] if sort == "asc" else [column.desc(), Project.id.desc()]
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(query.order_by(*ordering).offset(offset).limit(limit)).tuples().all()
@@ -324,7 +344,7 @@ def update_project(session: Session, access: ProjectAccess, changes: dict[str, A
     if not access.can_admin:
         raise Forbidden("forbidden", "403 Forbidden")
     project = access.project
-    if "name" in changes and changes["name"]:
+    if changes.get("name"):
         project.name = str(changes["name"])
     if "description" in changes and changes["description"] is not None:
         project.description = str(changes["description"])
@@ -345,7 +365,7 @@ def update_project(session: Session, access: ProjectAccess, changes: dict[str, A
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        raise Invalid("path_taken", "Failed to save project {:path=>[\"has already been taken\"]}") from exc
+        raise Invalid("path_taken", 'Failed to save project {:path=>["has already been taken"]}') from exc
     return project
 
 
@@ -370,7 +390,9 @@ def _check_level(level: Any) -> int:
     return value
 
 
-def add_project_member(session: Session, access: ProjectAccess, user_id: int, access_level: Any) -> tuple[User, int]:
+def add_project_member(
+    session: Session, access: ProjectAccess, user_id: int, access_level: Any
+) -> tuple[User, int]:
     access.actor.require_write()
     level = _check_level(access_level)
     if not access.can_admin:
@@ -434,12 +456,18 @@ def add_group_member(
 
 def remove_group_member(session: Session, actor: Actor, group: Namespace, user_id: int) -> None:
     me = actor.require_write()
-    if not actor.is_admin and me.id != user_id and repo.group_access_level(session, me.id, group) < AccessLevel.MAINTAINER:
+    if (
+        not actor.is_admin
+        and me.id != user_id
+        and repo.group_access_level(session, me.id, group) < AccessLevel.MAINTAINER
+    ):
         raise Forbidden("forbidden", "403 Forbidden")
     member = session.get(GroupMember, (group.id, user_id))
     if member is None:
         raise NotFound("member_not_found", "404 Member Not Found")
-    session.execute(delete(GroupMember).where(GroupMember.namespace_id == group.id, GroupMember.user_id == user_id))
+    session.execute(
+        delete(GroupMember).where(GroupMember.namespace_id == group.id, GroupMember.user_id == user_id)
+    )
 
 
 def list_group_members(session: Session, group: Namespace) -> list[tuple[User, int]]:

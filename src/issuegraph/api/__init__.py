@@ -1,0 +1,1 @@
+"""HTTP faces: GitLab v4, SourceCraft, and the native graph API."""

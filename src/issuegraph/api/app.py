@@ -1,0 +1,115 @@
+"""The ASGI application: one domain, three faces."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import FastAPI
+
+from issuegraph import __version__
+from issuegraph.api import errors
+from issuegraph.api.gitlab import errors as gitlab_errors
+from issuegraph.api.gitlab.routes import router as gitlab_router
+from issuegraph.config import Settings, get_settings
+from issuegraph.db.engine import Database
+
+
+class RawPathMiddleware:
+    """Route on the path with `%2F` still encoded, so `group%2Fproject` is one segment.
+
+    Every other escape is decoded as usual (`id%3A5` -> `id:5`); handlers unquote the
+    segment after routing, as GitLab does.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("raw_path"):
+            raw = scope["raw_path"].decode("latin-1").split("?", 1)[0]
+            if "%2f" in raw.lower():
+                keep = raw.replace("%2F", "%252F").replace("%2f", "%252F")
+                scope = dict(scope, path=unquote(keep))
+        await self.app(scope, receive, send)
+
+
+class RequestIdMiddleware:
+    """Every response carries X-Request-Id (SourceCraft puts the same id in error bodies)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                message = dict(message, headers=headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.database.dispose()
+
+    app = FastAPI(
+        title="issuegraph",
+        version=__version__,
+        description="Issue tracker server whose heart is the relation graph. "
+        "GitLab v4 under /api/v4, SourceCraft at the root, native graph API under /api/graph/v1.",
+        lifespan=lifespan,
+    )
+    app.state.database = Database(settings)
+    app.state.settings = settings
+
+    errors.register_face("/api/v4", gitlab_errors.render)
+    errors.register_face("/api/graph", errors.native_renderer)
+    _mount_optional_faces(app)
+    errors.install(app)
+    app.include_router(gitlab_router)
+
+    @app.get("/-/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(RawPathMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def _mount_optional_faces(app: FastAPI) -> None:
+    """Faces that live in their own packages; each registers its error renderer."""
+    try:
+        from issuegraph.api.native.routes import router as native_router
+    except ImportError:  # pragma: no cover - while the native API is being built
+        native_router = None
+    if native_router is not None:
+        app.include_router(native_router)
+    try:
+        from issuegraph.api.sourcecraft import errors as sc_errors
+        from issuegraph.api.sourcecraft.routes import router as sc_router
+    except ImportError:  # pragma: no cover
+        return
+    errors.register_face("", sc_errors.render)
+    app.include_router(sc_router)
+
+
+def factory() -> FastAPI:
+    """Entry point for uvicorn workers (`--factory`)."""
+    return create_app()

@@ -1,0 +1,1 @@
+"""GitLab REST API v4 face: routes and serializers only."""

@@ -1,0 +1,96 @@
+"""GitLab parameter transport: query string, form body or JSON body, all accepted."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import Request
+
+from issuegraph.domain.errors import Invalid
+
+
+async def read_params(request: Request) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        params[key] = values if key.endswith("[]") or len(values) > 1 else values[0]
+    ctype = request.headers.get("content-type", "")
+    body = await request.body()
+    if not body:
+        return params
+    if "application/json" in ctype:
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise Invalid("invalid_json", "The request body is not valid JSON") from exc
+        if not isinstance(data, dict):
+            raise Invalid("invalid_json", "The request body must be a JSON object")
+        params.update(data)
+    elif "application/x-www-form-urlencoded" in ctype or "multipart/form-data" in ctype:
+        form = await request.form()
+        for key in form:
+            values = form.getlist(key)
+            params[key] = values if key.endswith("[]") or len(values) > 1 else values[0]
+    return params
+
+
+def require(params: dict[str, Any], *names: str) -> None:
+    missing = [f"{n} is missing" for n in names if params.get(n) in (None, "")]
+    if missing:
+        raise Invalid("missing_parameter", ", ".join(missing))
+
+
+def int_param(params: dict[str, Any], name: str, *, default: int | None = None) -> int | None:
+    value = params.get(name)
+    if value in (None, ""):
+        return default
+    if isinstance(value, bool):
+        raise Invalid("invalid_parameter", f"{name} is invalid")
+    try:
+        return int(str(value))
+    except ValueError as exc:
+        raise Invalid("invalid_parameter", f"{name} is invalid") from exc
+
+
+def bool_param(params: dict[str, Any], name: str) -> bool | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text in ("true", "1", "yes", "t"):
+        return True
+    if text in ("false", "0", "no", "f"):
+        return False
+    raise Invalid("invalid_parameter", f"{name} is invalid")
+
+
+def str_param(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, list | dict):
+        raise Invalid("invalid_parameter", f"{name} is invalid")
+    return str(value)
+
+
+def list_param(params: dict[str, Any], name: str) -> list[str] | None:
+    value = params.get(name, params.get(f"{name}[]"))
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [v for v in str(value).split(",")]
+
+
+def iid_path(value: str, name: str = "issue_iid") -> int:
+    if not value.isdigit() or len(value) > 18:
+        raise Invalid("invalid_parameter", f"{name} is invalid")
+    return int(value)
+
+
+def project_ref(value: str) -> str:
+    return unquote(value)

@@ -1,0 +1,205 @@
+"""All queries about issues, and the batched loads that serialising a page needs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy.orm import Session
+
+from issuegraph.accounts import repository as accounts_repo
+from issuegraph.db.models import (
+    Issue,
+    IssueAssignee,
+    IssueLabel,
+    IssueLink,
+    Label,
+    Milestone,
+    Namespace,
+    Note,
+    Project,
+    User,
+)
+
+
+def next_iid(session: Session, project_id: int) -> int:
+    """Hand out the project's next issue number; the row lock serialises concurrent creators."""
+    iid = session.execute(
+        update(Project)
+        .where(Project.id == project_id)
+        .values(last_issue_iid=Project.last_issue_iid + 1)
+        .returning(Project.last_issue_iid)
+    ).scalar_one()
+    return int(iid)
+
+
+def by_iid(session: Session, project_id: int, iid: int) -> Issue | None:
+    return session.scalar(select(Issue).where(Issue.project_id == project_id, Issue.iid == iid))
+
+
+def by_ids(session: Session, ids: Iterable[int]) -> dict[int, Issue]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {i.id: i for i in session.scalars(select(Issue).where(Issue.id.in_(wanted)))}
+
+
+def assignee_ids(session: Session, issue_ids: Iterable[int]) -> dict[int, list[int]]:
+    wanted = set(issue_ids)
+    result: dict[int, list[int]] = defaultdict(list)
+    if not wanted:
+        return result
+    rows = session.execute(
+        select(IssueAssignee.issue_id, IssueAssignee.user_id)
+        .where(IssueAssignee.issue_id.in_(wanted))
+        .order_by(IssueAssignee.issue_id, IssueAssignee.position, IssueAssignee.user_id)
+    )
+    for issue_id, user_id in rows:
+        result[issue_id].append(user_id)
+    return result
+
+
+def lock_issues(session: Session, ids: Iterable[int]) -> None:
+    """Row-lock issues in id order (PostgreSQL; SQLite's write transaction already serialises)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    session.execute(
+        select(Issue.id).where(Issue.id.in_(sorted(set(ids)))).order_by(Issue.id).with_for_update()
+    )
+
+
+@dataclass
+class IssueView:
+    """An issue with everything its representations need, loaded in a fixed number of queries."""
+
+    issue: Issue
+    project: Project
+    namespace: Namespace
+    author: User | None
+    assignees: list[User] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
+    milestone: Milestone | None = None
+    closed_by: User | None = None
+    updated_by: User | None = None
+    user_notes_count: int = 0
+    blocking_issues_count: int = 0
+
+
+def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
+    if not issues:
+        return []
+    ids = [i.id for i in issues]
+    project_rows = session.execute(
+        select(Project, Namespace)
+        .join(Namespace, Namespace.id == Project.namespace_id)
+        .where(Project.id.in_({i.project_id for i in issues}))
+    ).all()
+    projects = {p.id: (p, n) for p, n in project_rows}
+    assignees = assignee_ids(session, ids)
+    user_ids: set[int] = set()
+    for issue in issues:
+        user_ids.update(x for x in (issue.author_id, issue.closed_by_id, issue.updated_by_id) if x)
+    for uids in assignees.values():
+        user_ids.update(uids)
+    users = accounts_repo.users_by_id(session, user_ids)
+    labels: dict[int, list[Label]] = defaultdict(list)
+    for issue_id, label in session.execute(
+        select(IssueLabel.issue_id, Label)
+        .join(Label, Label.id == IssueLabel.label_id)
+        .where(IssueLabel.issue_id.in_(ids))
+    ).tuples():
+        labels[issue_id].append(label)
+    milestone_ids = {i.milestone_id for i in issues if i.milestone_id}
+    milestones = (
+        {m.id: m for m in session.scalars(select(Milestone).where(Milestone.id.in_(milestone_ids)))}
+        if milestone_ids
+        else {}
+    )
+    notes = dict(
+        session.execute(
+            select(Note.issue_id, func.count())
+            .where(Note.issue_id.in_(ids), Note.system.is_(False))
+            .group_by(Note.issue_id)
+        )
+        .tuples()
+        .all()
+    )
+    blocked = Issue.__table__.alias("blocked")
+    blocking = dict(
+        session.execute(
+            select(IssueLink.source_id, func.count())
+            .join(blocked, blocked.c.id == IssueLink.target_id)
+            .where(IssueLink.source_id.in_(ids), IssueLink.link_type == "blocks", blocked.c.state == "opened")
+            .group_by(IssueLink.source_id)
+        )
+        .tuples()
+        .all()
+    )
+    views = []
+    for issue in issues:
+        project, namespace = projects[issue.project_id]
+        views.append(
+            IssueView(
+                issue=issue,
+                project=project,
+                namespace=namespace,
+                author=users.get(issue.author_id),
+                assignees=[users[u] for u in assignees.get(issue.id, []) if u in users],
+                labels=sorted(labels.get(issue.id, []), key=lambda label: label.name),
+                milestone=milestones.get(issue.milestone_id) if issue.milestone_id else None,
+                closed_by=users.get(issue.closed_by_id) if issue.closed_by_id else None,
+                updated_by=users.get(issue.updated_by_id) if issue.updated_by_id else None,
+                user_notes_count=int(notes.get(issue.id, 0)),
+                blocking_issues_count=int(blocking.get(issue.id, 0)),
+            )
+        )
+    return views
+
+
+def has_open_blocker_clause() -> object:
+    """SQL condition on Issue: at least one open issue blocks it."""
+    blocker = Issue.__table__.alias("blocker")
+    return (
+        select(IssueLink.id)
+        .join(blocker, blocker.c.id == IssueLink.source_id)
+        .where(IssueLink.target_id == Issue.id, IssueLink.link_type == "blocks", blocker.c.state == "opened")
+        .exists()
+    )
+
+
+def paginate_offset(
+    session: Session, query: Select[tuple[Issue]], offset: int, limit: int
+) -> tuple[list[Issue], int]:
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = list(session.scalars(query.offset(offset).limit(limit)))
+    return rows, int(total)
+
+
+def labels_by_names(session: Session, project_id: int, names: Iterable[str]) -> dict[str, Label]:
+    wanted = [n for n in names if n]
+    if not wanted:
+        return {}
+    return {
+        label.name: label
+        for label in session.scalars(
+            select(Label).where(Label.project_id == project_id, Label.name.in_(wanted))
+        )
+    }
+
+
+def visible_in_project_clause(user_id: int | None, can_read_confidential: bool) -> object:
+    if can_read_confidential:
+        return and_(True)
+    conditions = [Issue.confidential.is_(False)]
+    if user_id is not None:
+        conditions.append(Issue.author_id == user_id)
+        conditions.append(
+            select(IssueAssignee.issue_id)
+            .where(IssueAssignee.issue_id == Issue.id, IssueAssignee.user_id == user_id)
+            .exists()
+        )
+    from sqlalchemy import or_
+
+    return or_(*conditions)

@@ -1,0 +1,632 @@
+"""Issue use cases: create, read, update (status, close policy), delete, list, comments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from issuegraph.accounts.service import Actor
+from issuegraph.activity import service as activity
+from issuegraph.db.models import (
+    GroupMember,
+    Issue,
+    IssueAssignee,
+    IssueLabel,
+    IssueLink,
+    Label,
+    Milestone,
+    Namespace,
+    Note,
+    Project,
+    ProjectMember,
+    User,
+    utcnow,
+)
+from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from issuegraph.domain.roles import AccessLevel
+from issuegraph.domain.statuses import BY_SLUG, PRIORITIES
+from issuegraph.issues import repository as repo
+from issuegraph.projects import repository as projects_repo
+from issuegraph.projects.service import ProjectAccess, access_by_project_ids
+
+MAX_TITLE = 1024
+MAX_DESCRIPTION = 1_048_576  # one domain-wide limit, above SourceCraft's 64 KB
+
+
+# ---------------------------------------------------------------- lookup
+
+
+def resolve_issue(session: Session, access: ProjectAccess, iid: int) -> Issue:
+    """An issue the caller can read, or NotFound('issue_not_found')."""
+    issue = repo.by_iid(session, access.project.id, iid)
+    if issue is None or not _readable(session, access, issue):
+        raise NotFound("issue_not_found", "404 Not found")
+    return issue
+
+
+def resolve_issue_by_id(session: Session, actor: Actor, issue_id: int) -> tuple[Issue, ProjectAccess]:
+    issue = session.get(Issue, issue_id)
+    if issue is None:
+        raise NotFound("issue_not_found", "404 Not found")
+    access = access_by_project_ids(session, actor, [issue.project_id])[issue.project_id]
+    if not _readable(session, access, issue):
+        raise NotFound("issue_not_found", "404 Not found")
+    return issue, access
+
+
+def _readable(session: Session, access: ProjectAccess, issue: Issue) -> bool:
+    if not access.can_read:
+        return False
+    if not issue.confidential or access.can_read_confidential:
+        return True
+    return access.can_read_issue(issue, repo.assignee_ids(session, [issue.id]).get(issue.id, []))
+
+
+def readable_filter(session: Session, actor: Actor, issues: list[Issue]) -> list[Issue]:
+    """Keep the issues the caller may read (batched: a fixed number of queries)."""
+    if not issues:
+        return []
+    accesses = access_by_project_ids(session, actor, {i.project_id for i in issues})
+    confidential = [i.id for i in issues if i.confidential]
+    assignees = repo.assignee_ids(session, confidential) if confidential else {}
+    return [i for i in issues if accesses[i.project_id].can_read_issue(i, assignees.get(i.id, []))]
+
+
+# ---------------------------------------------------------------- create / update
+
+
+@dataclass
+class IssueFields:
+    """Face-neutral issue attributes; None means 'not given'."""
+
+    title: str | None = None
+    description: str | None = None
+    status: str | None = None
+    priority: str | None = None
+    confidential: bool | None = None
+    discussion_locked: bool | None = None
+    weight: int | None = None
+    deadline: datetime | None = None
+    clear_deadline: bool = False
+    assignee_ids: list[int] | None = None
+    milestone_id: int | None = None
+    clear_milestone: bool = False
+    labels: list[str] | None = None
+    add_labels: list[str] | None = None
+    remove_labels: list[str] | None = None
+    label_ids: list[int] | None = None
+    created_at: datetime | None = None
+
+
+@dataclass
+class UpdateResult:
+    issue: Issue
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _validate(fields: IssueFields, *, creating: bool) -> None:
+    if creating and not (fields.title or "").strip():
+        raise Invalid("title_missing", "title is missing", details={"field": "title"})
+    if fields.title is not None and (not fields.title.strip() or len(fields.title) > MAX_TITLE):
+        raise Invalid(
+            "title_invalid",
+            f"title is too long (maximum is {MAX_TITLE} characters)"
+            if fields.title.strip()
+            else "title can't be blank",
+            details={"field": "title"},
+        )
+    if fields.description is not None and len(fields.description) > MAX_DESCRIPTION:
+        raise Invalid("description_too_long", "description is too long", details={"field": "description"})
+    if fields.status is not None and fields.status not in BY_SLUG:
+        raise Invalid("invalid_status", f"unknown status {fields.status!r}", details={"field": "status_slug"})
+    if fields.priority is not None and fields.priority not in PRIORITIES:
+        raise Invalid(
+            "invalid_priority", f"unknown priority {fields.priority!r}", details={"field": "priority"}
+        )
+    if fields.weight is not None and fields.weight < 0:
+        raise Invalid(
+            "invalid_weight", "weight must be greater than or equal to 0", details={"field": "weight"}
+        )
+
+
+def create_issue(
+    session: Session, access: ProjectAccess, fields: IssueFields, *, silent: bool = False
+) -> Issue:
+    user = access.actor.require_write()
+    if not access.can_create_issue:
+        raise Forbidden("forbidden", "403 Forbidden")
+    _validate(fields, creating=True)
+    planner = access.can_update_issue(Issue(author_id=-1))  # may set privileged fields
+    now = utcnow()
+    issue = Issue(
+        project_id=access.project.id,
+        iid=repo.next_iid(session, access.project.id),
+        title=(fields.title or "").strip(),
+        description=fields.description or "",
+        status="open",
+        state="opened",
+        priority=fields.priority or "normal",
+        confidential=bool(fields.confidential),
+        discussion_locked=bool(fields.discussion_locked),
+        weight=fields.weight,
+        deadline=fields.deadline,
+        author_id=user.id,
+        updated_by_id=user.id,
+        created_at=fields.created_at if (fields.created_at and access.actor.is_admin) else now,
+        updated_at=now,
+    )
+    session.add(issue)
+    session.flush()
+    if fields.status and fields.status != "open":
+        _apply_status(issue, fields.status, user)
+    if planner:
+        _apply_relations(session, access, issue, fields)
+    activity.record_event(session, "issue.create", access.project.id, issue.id, None, user.id, silent)
+    session.flush()
+    return issue
+
+
+def _apply_relations(session: Session, access: ProjectAccess, issue: Issue, fields: IssueFields) -> None:
+    if fields.assignee_ids is not None:
+        _set_assignees(session, access, issue, fields.assignee_ids)
+    if fields.clear_milestone:
+        issue.milestone_id = None
+    elif fields.milestone_id is not None:
+        milestone = session.get(Milestone, fields.milestone_id)
+        if milestone is None or milestone.project_id != access.project.id:
+            raise NotFound("milestone_not_found", "404 Milestone Not Found")
+        issue.milestone_id = milestone.id
+    if fields.labels is not None:
+        _set_labels(session, access.project.id, issue, _label_ids(session, access.project.id, fields.labels))
+    if fields.label_ids is not None:
+        valid = set(
+            session.scalars(
+                select(Label.id).where(Label.project_id == access.project.id, Label.id.in_(fields.label_ids))
+            )
+        )
+        if len(valid) != len(set(fields.label_ids)):
+            raise NotFound("label_not_found", "404 Label Not Found")
+        _set_labels(session, access.project.id, issue, list(valid))
+    if fields.add_labels or fields.remove_labels:
+        current = set(session.scalars(select(IssueLabel.label_id).where(IssueLabel.issue_id == issue.id)))
+        current |= set(_label_ids(session, access.project.id, fields.add_labels or []))
+        removed = repo.labels_by_names(session, access.project.id, fields.remove_labels or [])
+        current -= {label.id for label in removed.values()}
+        _set_labels(session, access.project.id, issue, list(current))
+
+
+def _label_ids(session: Session, project_id: int, names: list[str]) -> list[int]:
+    names = [n.strip() for n in names if n and n.strip()]
+    existing = repo.labels_by_names(session, project_id, names)
+    ids = []
+    for name in dict.fromkeys(names):
+        label = existing.get(name)
+        if label is None:  # GitLab creates unknown labels on the fly
+            label = Label(project_id=project_id, name=name, color="#6699cc")
+            session.add(label)
+            session.flush()
+        ids.append(label.id)
+    return ids
+
+
+def _set_labels(session: Session, project_id: int, issue: Issue, label_ids: list[int]) -> None:
+    session.execute(delete(IssueLabel).where(IssueLabel.issue_id == issue.id))
+    for label_id in dict.fromkeys(label_ids):
+        session.add(IssueLabel(issue_id=issue.id, label_id=label_id))
+    session.flush()
+
+
+def _set_assignees(session: Session, access: ProjectAccess, issue: Issue, user_ids: list[int]) -> None:
+    user_ids = [u for u in dict.fromkeys(user_ids) if u]
+    if user_ids:
+        found = set(session.scalars(select(User.id).where(User.id.in_(user_ids))))
+        if found != set(user_ids):
+            raise NotFound("user_not_found", "404 User Not Found")
+    session.execute(delete(IssueAssignee).where(IssueAssignee.issue_id == issue.id))
+    for position, uid in enumerate(user_ids):
+        session.add(IssueAssignee(issue_id=issue.id, user_id=uid, position=position))
+    session.flush()
+
+
+def _apply_status(issue: Issue, slug: str, user: User) -> None:
+    status = BY_SLUG[slug]
+    now = utcnow()
+    was_open = issue.state == "opened"
+    issue.status = slug
+    issue.state = status.gitlab_state
+    if status.status_type == "in_progress":
+        issue.started_at = now
+    if not status.is_open:
+        issue.completed_at = now
+        if was_open:
+            issue.closed_at = now
+            issue.closed_by_id = user.id
+    else:
+        issue.closed_at = None
+        issue.closed_by_id = None
+
+
+def open_blockers_and_children(session: Session, issue: Issue) -> tuple[list[Issue], list[Issue]]:
+    blockers = list(
+        session.scalars(
+            select(Issue)
+            .join(IssueLink, IssueLink.source_id == Issue.id)
+            .where(IssueLink.target_id == issue.id, IssueLink.link_type == "blocks", Issue.state == "opened")
+            .order_by(Issue.id)
+        )
+    )
+    children = list(
+        session.scalars(
+            select(Issue)
+            .join(IssueLink, IssueLink.target_id == Issue.id)
+            .where(
+                IssueLink.source_id == issue.id, IssueLink.link_type == "parent_of", Issue.state == "opened"
+            )
+            .order_by(Issue.id)
+        )
+    )
+    return blockers, children
+
+
+def update_issue(
+    session: Session, access: ProjectAccess, issue: Issue, fields: IssueFields, *, silent: bool = False
+) -> UpdateResult:
+    user = access.actor.require_write()
+    if not access.can_update_issue(issue):
+        raise Forbidden("forbidden", "403 Forbidden")
+    _validate(fields, creating=False)
+    result = UpdateResult(issue=issue)
+    if fields.title is not None:
+        issue.title = fields.title.strip()
+    if fields.description is not None:
+        issue.description = fields.description
+    if fields.priority is not None:
+        issue.priority = fields.priority
+    if fields.confidential is not None:
+        issue.confidential = fields.confidential
+    if fields.discussion_locked is not None:
+        issue.discussion_locked = fields.discussion_locked
+    if fields.weight is not None:
+        issue.weight = fields.weight
+    if fields.clear_deadline:
+        issue.deadline = None
+    elif fields.deadline is not None:
+        issue.deadline = fields.deadline
+    _apply_relations(session, access, issue, fields)
+    if fields.status is not None and fields.status != issue.status:
+        closing = issue.state == "opened" and not BY_SLUG[fields.status].is_open
+        reopening = issue.state == "closed" and BY_SLUG[fields.status].is_open
+        if closing:
+            result.warnings = _close_policy(session, access, issue)
+        _apply_status(issue, fields.status, user)
+        if closing:
+            activity.add_system_note(session, issue.id, user.id, "closed", "closed")
+            if access.project.close_duplicates:
+                _close_duplicates(session, issue, user)
+        elif reopening:
+            activity.add_system_note(session, issue.id, user.id, "reopened", "reopened")
+    issue.updated_at = utcnow()
+    issue.updated_by_id = user.id
+    activity.record_event(session, "issue.update", access.project.id, issue.id, None, user.id, silent)
+    session.flush()
+    return result
+
+
+def _close_policy(session: Session, access: ProjectAccess, issue: Issue) -> list[dict[str, Any]]:
+    policy = access.project.close_policy
+    if policy == "allow":
+        return []
+    blockers, children = open_blockers_and_children(session, issue)
+    readable_blockers = readable_filter(session, access.actor, blockers)
+    readable_children = readable_filter(session, access.actor, children)
+    still_open: list[dict[str, Any]] = []
+    still_open += [
+        {"reason": "open_blocker", "issue_id": i.id, "iid": i.iid, "project_id": i.project_id}
+        for i in readable_blockers
+    ]
+    still_open += [
+        {"reason": "open_child", "issue_id": i.id, "iid": i.iid, "project_id": i.project_id}
+        for i in readable_children
+    ]
+    hidden = len(blockers) + len(children) - len(readable_blockers) - len(readable_children)
+    if hidden:
+        still_open.append({"reason": "hidden", "count": hidden})
+    if not still_open:
+        return []
+    if policy == "deny":
+        raise Conflict(
+            "close_denied",
+            "Issue cannot be closed: it has open blockers or open sub-issues",
+            details={"open": still_open},
+        )
+    return still_open
+
+
+def _close_duplicates(session: Session, issue: Issue, user: User) -> None:
+    duplicates = list(
+        session.scalars(
+            select(Issue)
+            .join(IssueLink, IssueLink.source_id == Issue.id)
+            .where(
+                IssueLink.target_id == issue.id, IssueLink.link_type == "duplicates", Issue.state == "opened"
+            )
+        )
+    )
+    for dup in duplicates:
+        _apply_status(dup, "duplicate", user)
+        dup.updated_at = utcnow()
+        activity.add_system_note(session, dup.id, user.id, "closed", "closed")
+
+
+def delete_issue(session: Session, access: ProjectAccess, issue: Issue, *, silent: bool = False) -> None:
+    user = access.actor.require_write()
+    if not access.can_delete_issue:
+        raise Forbidden("forbidden", "403 Forbidden")
+    activity.record_event(session, "issue.delete", access.project.id, issue.id, None, user.id, silent)
+    session.execute(delete(Issue).where(Issue.id == issue.id))
+    session.flush()
+
+
+# ---------------------------------------------------------------- listing
+
+
+@dataclass
+class IssueFilters:
+    state: str | None = None  # opened / closed / None = all
+    statuses: list[str] | None = None
+    priority: list[str] | None = None
+    labels: list[str] | None = None  # all must match
+    labels_none: bool = False
+    labels_any: bool = False
+    search: str | None = None
+    title_prefix: str | None = None
+    iids: list[int] | None = None
+    confidential: bool | None = None
+    assignee_id: int | None = None
+    assignee_none: bool = False
+    assignee_any: bool = False
+    assignee_username: str | None = None
+    author_id: int | None = None
+    author_username: str | None = None
+    milestone_title: str | None = None
+    milestone_id: int | None = None
+    blocked: bool | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    comparisons: list[tuple[str, str, Any]] = field(default_factory=list)  # (column, op, value)
+    mine_user_id: int | None = None  # /me/issues: author or assignee
+
+
+def project_issue_query(
+    session: Session, access: ProjectAccess, filters: IssueFilters
+) -> Select[tuple[Issue]]:
+    query = select(Issue).where(Issue.project_id == access.project.id)
+    query = query.where(repo.visible_in_project_clause(access.actor.user_id, access.can_read_confidential))  # type: ignore[arg-type]
+    return _apply_filters(query, filters)
+
+
+def visible_issue_query(session: Session, actor: Actor, filters: IssueFilters) -> Select[tuple[Issue]]:
+    """Issues across every project the caller can read."""
+    query = select(Issue).where(
+        Issue.project_id.in_(
+            select(Project.id).where(projects_repo.visible_projects_clause(actor.user_id, actor.is_admin))
+        )
+    )
+    if not actor.is_admin:
+        conf = [Issue.confidential.is_(False)]
+        if actor.user_id is not None:
+            uid = actor.user_id
+            conf += [
+                Issue.author_id == uid,
+                select(IssueAssignee.issue_id)
+                .where(IssueAssignee.issue_id == Issue.id, IssueAssignee.user_id == uid)
+                .exists(),
+                Issue.project_id.in_(
+                    select(ProjectMember.project_id).where(
+                        ProjectMember.user_id == uid, ProjectMember.access_level >= AccessLevel.PLANNER
+                    )
+                ),
+                Issue.project_id.in_(_planner_group_projects(uid)),
+            ]
+        query = query.where(or_(*conf))
+    return _apply_filters(query, filters)
+
+
+def _planner_group_projects(user_id: int) -> Any:
+    g = Namespace.__table__.alias("pg")
+    n = Namespace.__table__.alias("pn")
+    return (
+        select(Project.id)
+        .join(n, n.c.id == Project.namespace_id)
+        .join(g, (n.c.id == g.c.id) | n.c.traversal_ids.like(g.c.traversal_ids + "/%"))
+        .join(
+            GroupMember,
+            (GroupMember.namespace_id == g.c.id)
+            & (GroupMember.user_id == user_id)
+            & (GroupMember.access_level >= AccessLevel.PLANNER),
+        )
+    )
+
+
+_COLUMNS = {"created_at": Issue.created_at, "updated_at": Issue.updated_at, "deadline": Issue.deadline}
+
+
+def _apply_filters(query: Select[tuple[Issue]], f: IssueFilters) -> Select[tuple[Issue]]:
+    conditions: list[Any] = []
+    if f.state in ("opened", "closed"):
+        conditions.append(Issue.state == f.state)
+    if f.statuses:
+        conditions.append(Issue.status.in_(f.statuses))
+    if f.priority:
+        conditions.append(Issue.priority.in_(f.priority))
+    if f.search:
+        like = f"%{f.search.lower()}%"
+        conditions.append(or_(func.lower(Issue.title).like(like), func.lower(Issue.description).like(like)))
+    if f.title_prefix:
+        conditions.append(
+            func.lower(Issue.title).like(_escape_like(f.title_prefix.lower()) + "%", escape="\\")
+        )
+    if f.iids is not None:
+        conditions.append(Issue.iid.in_(f.iids))
+    if f.confidential is not None:
+        conditions.append(Issue.confidential.is_(f.confidential))
+    if f.author_id is not None:
+        conditions.append(Issue.author_id == f.author_id)
+    if f.author_username:
+        conditions.append(Issue.author_id.in_(select(User.id).where(User.username == f.author_username)))
+    assignee_exists = select(IssueAssignee.issue_id).where(IssueAssignee.issue_id == Issue.id)
+    if f.assignee_id is not None:
+        conditions.append(assignee_exists.where(IssueAssignee.user_id == f.assignee_id).exists())
+    if f.assignee_username:
+        conditions.append(
+            assignee_exists.where(
+                IssueAssignee.user_id.in_(select(User.id).where(User.username == f.assignee_username))
+            ).exists()
+        )
+    if f.assignee_none:
+        conditions.append(~assignee_exists.exists())
+    if f.assignee_any:
+        conditions.append(assignee_exists.exists())
+    label_exists = (
+        select(IssueLabel.issue_id)
+        .join(Label, Label.id == IssueLabel.label_id)
+        .where(IssueLabel.issue_id == Issue.id)
+    )
+    for name in f.labels or []:
+        conditions.append(label_exists.where(Label.name == name).exists())
+    if f.labels_none:
+        conditions.append(~label_exists.exists())
+    if f.labels_any:
+        conditions.append(label_exists.exists())
+    if f.milestone_id is not None:
+        conditions.append(Issue.milestone_id == f.milestone_id)
+    if f.milestone_title:
+        conditions.append(
+            Issue.milestone_id.in_(select(Milestone.id).where(Milestone.title == f.milestone_title))
+        )
+    if f.blocked is not None:
+        clause = repo.has_open_blocker_clause()
+        conditions.append(clause if f.blocked else ~clause)  # type: ignore[operator]
+    if f.created_after:
+        conditions.append(Issue.created_at >= f.created_after)
+    if f.created_before:
+        conditions.append(Issue.created_at <= f.created_before)
+    if f.updated_after:
+        conditions.append(Issue.updated_at >= f.updated_after)
+    if f.updated_before:
+        conditions.append(Issue.updated_at <= f.updated_before)
+    for column, op, value in f.comparisons:
+        col = _COLUMNS[column]
+        conditions.append(
+            {
+                "=": col == value,
+                "!=": col != value,
+                ">": col > value,
+                ">=": col >= value,
+                "<": col < value,
+                "<=": col <= value,
+            }[op]
+        )
+    if f.mine_user_id is not None:
+        conditions.append(
+            or_(
+                Issue.author_id == f.mine_user_id,
+                assignee_exists.where(IssueAssignee.user_id == f.mine_user_id).exists(),
+            )
+        )
+    return query.where(and_(*conditions)) if conditions else query
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# ---------------------------------------------------------------- comments, labels, milestones
+
+
+def list_notes(session: Session, issue: Issue, *, system: bool | None = None) -> Select[tuple[Note]]:
+    query = select(Note).where(Note.issue_id == issue.id)
+    if system is not None:
+        query = query.where(Note.system.is_(system))
+    return query
+
+
+def create_note(
+    session: Session, access: ProjectAccess, issue: Issue, body: str, *, silent: bool = False
+) -> Note:
+    user = access.actor.require_write()
+    if not body or not body.strip():
+        raise Invalid("body_missing", "body is missing", details={"field": "body"})
+    if issue.discussion_locked and not access.can_update_issue(Issue(author_id=-1)):
+        raise Forbidden("discussion_locked", "403 Forbidden")
+    note = Note(issue_id=issue.id, author_id=user.id, body=body, system=False)
+    session.add(note)
+    session.execute(update(Issue).where(Issue.id == issue.id).values(updated_at=utcnow()))
+    activity.record_event(session, "issue_comment.create", access.project.id, issue.id, None, user.id, silent)
+    session.flush()
+    return note
+
+
+def create_label(
+    session: Session, access: ProjectAccess, *, name: str, color: str | None, description: str | None
+) -> Label:
+    access.actor.require_write()
+    if not access.can_update_issue(Issue(author_id=-1)):
+        raise Forbidden("forbidden", "403 Forbidden")
+    if not name or not name.strip():
+        raise Invalid("name_missing", "name is missing", details={"field": "name"})
+    if repo.labels_by_names(session, access.project.id, [name.strip()]):
+        raise Conflict("label_exists", "Label already exists")
+    label = Label(
+        project_id=access.project.id,
+        name=name.strip(),
+        color=color or "#6699cc",
+        description=description or "",
+    )
+    session.add(label)
+    session.flush()
+    return label
+
+
+def create_milestone(
+    session: Session,
+    access: ProjectAccess,
+    *,
+    title: str,
+    description: str | None,
+    start_date: datetime | None,
+    due_date: datetime | None,
+) -> Milestone:
+    user = access.actor.require_write()
+    if not access.can_update_issue(Issue(author_id=-1)):
+        raise Forbidden("forbidden", "403 Forbidden")
+    if not title or not title.strip():
+        raise Invalid("title_missing", "title is missing", details={"field": "title"})
+    exists = session.scalar(
+        select(Milestone.id).where(
+            Milestone.project_id == access.project.id, Milestone.title == title.strip()
+        )
+    )
+    if exists is not None:
+        raise Conflict("milestone_exists", "Milestone already exists")
+    iid = (
+        session.scalar(select(func.max(Milestone.iid)).where(Milestone.project_id == access.project.id)) or 0
+    ) + 1
+    milestone = Milestone(
+        project_id=access.project.id,
+        iid=iid,
+        title=title.strip(),
+        description=description or "",
+        start_date=start_date,
+        due_date=due_date,
+        author_id=user.id,
+    )
+    session.add(milestone)
+    session.flush()
+    return milestone

@@ -1,0 +1,155 @@
+"""All queries about issue links, including the graph checks the rules need."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from sqlalchemy import delete, func, literal, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from issuegraph.db.models import Issue, IssueLink, utcnow
+
+# One transaction-scoped advisory lock per acyclic relation kind (PostgreSQL). A cycle
+# check reads a path and then writes an edge; without a lock, two requests could each
+# add half of a cycle. SQLite needs none: its write transactions are already serial.
+_ADVISORY_KEYS = {"blocks": 0x1551_0001, "parent_of": 0x1551_0002, "duplicates": 0x1551_0003}
+
+
+def lock_kind(session: Session, link_type: str) -> None:
+    if session.get_bind().dialect.name == "postgresql" and link_type in _ADVISORY_KEYS:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEYS[link_type]})
+
+
+def pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def find_pair(session: Session, a: int, b: int) -> IssueLink | None:
+    lo, hi = pair(a, b)
+    return session.scalar(select(IssueLink).where(IssueLink.pair_lo == lo, IssueLink.pair_hi == hi))
+
+
+def get(session: Session, link_id: int) -> IssueLink | None:
+    return session.get(IssueLink, link_id)
+
+
+def links_of(session: Session, issue_id: int) -> list[IssueLink]:
+    """Every link of an issue, in both directions, by link id."""
+    rows = session.scalars(
+        select(IssueLink)
+        .where(or_(IssueLink.source_id == issue_id, IssueLink.target_id == issue_id))
+        .order_by(IssueLink.id)
+    )
+    return list(rows)
+
+
+def link_counts(session: Session, ids: Iterable[int]) -> dict[int, int]:
+    """How many links each issue has, all types, both directions, visible or not."""
+    wanted = list(set(ids))
+    as_source = select(IssueLink.source_id.label("issue_id")).where(IssueLink.source_id.in_(wanted))
+    as_target = select(IssueLink.target_id.label("issue_id")).where(IssueLink.target_id.in_(wanted))
+    both = as_source.union_all(as_target).subquery()
+    rows = session.execute(select(both.c.issue_id, func.count()).group_by(both.c.issue_id)).tuples().all()
+    return {int(k): int(v) for k, v in rows}
+
+
+def reaches(session: Session, start: int, goal: int, link_type: str) -> bool:
+    """Is there a directed path start -> ... -> goal over links of this type?"""
+    reach = select(literal(start).label("id")).cte("reach", recursive=True)
+    reach = reach.union(
+        select(IssueLink.target_id)
+        .join(reach, IssueLink.source_id == reach.c.id)
+        .where(IssueLink.link_type == link_type)
+    )
+    return bool(session.scalar(select(func.count()).select_from(reach).where(reach.c.id == goal)))
+
+
+def path(session: Session, start: int, goal: int, link_type: str) -> list[int]:
+    """One shortest directed path start -> goal (inclusive); [] if none."""
+    reach = select(literal(start).label("id")).cte("reach", recursive=True)
+    reach = reach.union(
+        select(IssueLink.target_id)
+        .join(reach, IssueLink.source_id == reach.c.id)
+        .where(IssueLink.link_type == link_type)
+    )
+    edges = (
+        session.execute(
+            select(IssueLink.source_id, IssueLink.target_id).where(
+                IssueLink.link_type == link_type, IssueLink.source_id.in_(select(reach.c.id))
+            )
+        )
+        .tuples()
+        .all()
+    )
+    succ: dict[int, list[int]] = {}
+    for s, t in edges:
+        succ.setdefault(s, []).append(t)
+    prev: dict[int, int] = {}
+    queue, seen = deque([start]), {start}
+    while queue:
+        node = queue.popleft()
+        if node == goal:
+            chain = [goal]
+            while chain[-1] != start:
+                chain.append(prev[chain[-1]])
+            return chain[::-1]
+        for nxt in sorted(succ.get(node, [])):
+            if nxt not in seen:
+                seen.add(nxt)
+                prev[nxt] = node
+                queue.append(nxt)
+    return []
+
+
+def parent_of(session: Session, child_id: int) -> int | None:
+    return session.scalar(
+        select(IssueLink.source_id).where(IssueLink.target_id == child_id, IssueLink.link_type == "parent_of")
+    )
+
+
+def ancestor_count(session: Session, issue_id: int) -> int:
+    """How many ancestors an issue has (0 for a root)."""
+    up = select(literal(issue_id).label("id"), literal(0).label("depth")).cte("up", recursive=True)
+    up = up.union_all(
+        select(IssueLink.source_id, up.c.depth + 1)
+        .join(up, IssueLink.target_id == up.c.id)
+        .where(IssueLink.link_type == "parent_of", up.c.depth < 64)
+    )
+    return int(session.scalar(select(func.max(up.c.depth))) or 0)
+
+
+def subtree_height(session: Session, issue_id: int) -> int:
+    """Levels below an issue (0 for a leaf)."""
+    down = select(literal(issue_id).label("id"), literal(0).label("depth")).cte("down", recursive=True)
+    down = down.union_all(
+        select(IssueLink.target_id, down.c.depth + 1)
+        .join(down, IssueLink.source_id == down.c.id)
+        .where(IssueLink.link_type == "parent_of", down.c.depth < 64)
+    )
+    return int(session.scalar(select(func.max(down.c.depth))) or 0)
+
+
+def children_count(session: Session, parent_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).where(IssueLink.source_id == parent_id, IssueLink.link_type == "parent_of")
+        )
+        or 0
+    )
+
+
+def canonical_of(session: Session, issue_id: int) -> int | None:
+    return session.scalar(
+        select(IssueLink.target_id).where(
+            IssueLink.source_id == issue_id, IssueLink.link_type == "duplicates"
+        )
+    )
+
+
+def touch(session: Session, ids: Iterable[int]) -> None:
+    session.execute(update(Issue).where(Issue.id.in_(list(set(ids)))).values(updated_at=utcnow()))
+
+
+def remove(session: Session, link_id: int) -> None:
+    session.execute(delete(IssueLink).where(IssueLink.id == link_id))

@@ -1,0 +1,313 @@
+"""Link use cases. Every rule about links lives here, once, for every face.
+
+Check order (both faces): lock -> conflict (409) -> permission on both issues (403)
+-> domain rules: self link, link limit, hierarchy, cycles (422 / 400) -> save.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from issuegraph.accounts.service import Actor
+from issuegraph.activity import service as activity
+from issuegraph.config import get_settings
+from issuegraph.db.models import Issue, IssueLink, utcnow
+from issuegraph.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from issuegraph.domain.links import NOTE_WORDING, UNLINK_WORDING, LinkType
+from issuegraph.issues import repository as issues_repo
+from issuegraph.issues.service import readable_filter
+from issuegraph.links import repository as repo
+from issuegraph.projects.service import ProjectAccess, access_by_project_ids
+
+FORBIDDEN_MESSAGE = "Couldn't link issues. You must have at least the Guest role in both issue's projects."
+
+
+@dataclass(frozen=True)
+class SeenLink:
+    """A link read from one of its issues: the other issue and the type from this side."""
+
+    link: IssueLink
+    other: Issue
+    link_type: LinkType
+
+
+def reference(issue: Issue, accesses: dict[int, ProjectAccess], from_project_id: int) -> str:
+    """GitLab's issue reference, relative to the project the text is shown in."""
+    if issue.project_id == from_project_id:
+        return f"#{issue.iid}"
+    target = accesses[issue.project_id]
+    here = accesses.get(from_project_id)
+    if here is not None and here.namespace.id == target.namespace.id:
+        return f"{target.project.path}#{issue.iid}"
+    return f"{target.project.full_path}#{issue.iid}"
+
+
+def _accesses(
+    session: Session, actor: Actor, issues: list[Issue], given: dict[int, ProjectAccess] | None
+) -> dict[int, ProjectAccess]:
+    accesses = dict(given or {})
+    missing = {i.project_id for i in issues} - accesses.keys()
+    if missing:
+        accesses.update(access_by_project_ids(session, actor, missing))
+    return accesses
+
+
+def create_link(
+    session: Session,
+    actor: Actor,
+    source: Issue,
+    target: Issue,
+    link_type: LinkType,
+    *,
+    silent: bool = False,
+    accesses: dict[int, ProjectAccess] | None = None,
+) -> IssueLink:
+    """Link `source` to `target` with `link_type` as read from `source`."""
+    user = actor.require_write()
+    settings = get_settings()
+    persisted, swap = link_type.canonical()
+    src, tgt = (target, source) if swap else (source, target)
+    issues_repo.lock_issues(session, [src.id, tgt.id])
+    if persisted != LinkType.RELATED_TO:
+        repo.lock_kind(session, persisted.value)
+
+    if src.id != tgt.id:
+        existing = repo.find_pair(session, src.id, tgt.id)
+        if existing is not None:
+            raise Conflict(
+                "link_exists", "Issue(s) already assigned", details={"issue_link_id": str(existing.id)}
+            )
+    accesses = _accesses(session, actor, [src, tgt], accesses)
+    if not (accesses[src.project_id].can_link and accesses[tgt.project_id].can_link):
+        raise Forbidden("link_forbidden", FORBIDDEN_MESSAGE)
+    if src.id == tgt.id:
+        raise RuleViolation("self_link", "cannot be related to itself", details={"iid": str(target.iid)})
+    limit = settings.max_links_per_issue
+    counts = repo.link_counts(session, [src.id, tgt.id])
+    if max(counts.values(), default=0) >= limit:
+        raise RuleViolation(
+            "link_limit",
+            f"This issue would exceed the maximum number of linked issues ({limit}).",
+            details={"iid": str(target.iid), "limit": str(limit)},
+        )
+    try:
+        _check_graph_rules(session, actor, src, tgt, persisted, accesses)
+    except RuleViolation as refusal:
+        refusal.details.setdefault("iid", str(target.iid))  # GitLab words it "#<target iid> cannot be added"
+        raise
+
+    now = utcnow()
+    link = IssueLink(
+        source_id=src.id,
+        target_id=tgt.id,
+        link_type=persisted.value,
+        pair_lo=min(src.id, tgt.id),
+        pair_hi=max(src.id, tgt.id),
+        author_id=user.id,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(link)
+            session.flush()
+    except IntegrityError as exc:
+        raise _integrity_to_domain(exc, session, src, tgt) from exc
+
+    on_source, on_target = NOTE_WORDING[persisted]
+    activity.add_system_notes(
+        session,
+        [
+            {
+                "issue_id": src.id,
+                "author_id": user.id,
+                "system_action": "relate",
+                "body": on_source.format(ref=reference(tgt, accesses, src.project_id)),
+            },
+            {
+                "issue_id": tgt.id,
+                "author_id": user.id,
+                "system_action": "relate",
+                "body": on_target.format(ref=reference(src, accesses, tgt.project_id)),
+            },
+        ],
+    )
+    repo.touch(session, [src.id, tgt.id])
+    activity.record_event(
+        session,
+        "issue_link.create",
+        source.project_id,
+        source.id,
+        link.id,
+        user.id,
+        silent,
+        {"source_id": src.id, "target_id": tgt.id, "link_type": persisted.value},
+    )
+    return link
+
+
+def _integrity_to_domain(exc: IntegrityError, session: Session, src: Issue, tgt: Issue) -> Exception:
+    text = str(exc.orig)
+    if "uq_issue_links_pair" in text or "pair_lo" in text:
+        existing = repo.find_pair(session, src.id, tgt.id)
+        details = {"issue_link_id": str(existing.id)} if existing else {}
+        return Conflict("link_exists", "Issue(s) already assigned", details=details)
+    if "one_parent" in text:
+        return RuleViolation(
+            "already_has_parent", "issue already has a parent", details={"iid": str(tgt.iid)}
+        )
+    if "one_canonical" in text:
+        return RuleViolation("already_duplicate", "issue is already marked as a duplicate of another issue")
+    return exc
+
+
+def _check_graph_rules(
+    session: Session,
+    actor: Actor,
+    src: Issue,
+    tgt: Issue,
+    persisted: LinkType,
+    accesses: dict[int, ProjectAccess],
+) -> None:
+    settings = get_settings()
+    if persisted == LinkType.PARENT_OF:
+        if repo.parent_of(session, tgt.id) is not None:
+            raise RuleViolation(
+                "already_has_parent", "issue already has a parent", details={"iid": str(tgt.iid)}
+            )
+        if repo.reaches(session, tgt.id, src.id, "parent_of"):
+            raise _cycle(session, actor, src, tgt, "parent_of", "would create a hierarchy cycle")
+        if repo.children_count(session, src.id) >= settings.max_children:
+            raise RuleViolation(
+                "max_children",
+                f"parent would exceed the maximum number of sub-issues ({settings.max_children})",
+                details={"limit": str(settings.max_children)},
+            )
+        levels = repo.ancestor_count(session, src.id) + 2 + repo.subtree_height(session, tgt.id)
+        if levels > settings.max_depth:
+            raise RuleViolation(
+                "max_depth",
+                f"hierarchy would exceed the maximum depth ({settings.max_depth} levels)",
+                details={"limit": str(settings.max_depth), "levels": str(levels)},
+            )
+    elif persisted == LinkType.BLOCKS:
+        if repo.reaches(session, tgt.id, src.id, "blocks"):
+            raise _cycle(session, actor, src, tgt, "blocks", "would create a blocking cycle")
+    elif persisted == LinkType.DUPLICATES:
+        if repo.canonical_of(session, src.id) is not None:
+            raise RuleViolation(
+                "already_duplicate",
+                "issue is already marked as a duplicate of another issue",
+                details={"iid": str(src.iid)},
+            )
+        if repo.reaches(session, tgt.id, src.id, "duplicates"):
+            raise _cycle(session, actor, src, tgt, "duplicates", "would create a duplicate cycle")
+
+
+def _cycle(session: Session, actor: Actor, src: Issue, tgt: Issue, kind: str, words: str) -> RuleViolation:
+    """The refusal names the cycle; issues the caller cannot read appear as '(hidden)'."""
+    chain = [src.id, *repo.path(session, tgt.id, src.id, kind)]
+    issues = issues_repo.by_ids(session, chain)
+    visible = {i.id for i in readable_filter(session, actor, list(issues.values()))}
+    accesses = access_by_project_ids(session, actor, {i.project_id for i in issues.values()})
+    refs = [reference(issues[i], accesses, src.project_id) if i in visible else "(hidden)" for i in chain]
+    verb = {"blocks": " blocks ", "parent_of": " is parent of ", "duplicates": " duplicates "}[kind]
+    return RuleViolation(
+        f"{kind}_cycle" if kind != "parent_of" else "hierarchy_cycle",
+        f"{words}: {verb.join(refs)}",
+        details={"path": " -> ".join(refs)},
+    )
+
+
+def list_links(session: Session, actor: Actor, issue: Issue) -> list[SeenLink]:
+    """The issue's links whose other issue the caller can read, by link id."""
+    links = repo.links_of(session, issue.id)
+    others = issues_repo.by_ids(
+        session, [l.target_id if l.source_id == issue.id else l.source_id for l in links]
+    )
+    readable = {i.id for i in readable_filter(session, actor, list(others.values()))}
+    seen = []
+    for link in links:
+        is_source = link.source_id == issue.id
+        other_id = link.target_id if is_source else link.source_id
+        if other_id in readable:
+            persisted = LinkType(link.link_type)
+            seen.append(SeenLink(link, others[other_id], persisted if is_source else persisted.inverse))
+    return seen
+
+
+def resolve_link(
+    session: Session, actor: Actor, issue: Issue, link_id: int
+) -> tuple[IssueLink, Issue, Issue]:
+    """A link of `issue` whose other issue the caller can read: (link, source, target)."""
+    link = repo.get(session, link_id)
+    if link is None or issue.id not in (link.source_id, link.target_id):
+        raise NotFound("link_not_found", "404 Not found")
+    return _check_other_side(session, actor, link, issue)
+
+
+def resolve_link_by_id(session: Session, actor: Actor, link_id: int) -> tuple[IssueLink, Issue, Issue]:
+    """A link both of whose issues the caller can read."""
+    link = repo.get(session, link_id)
+    if link is None:
+        raise NotFound("link_not_found", "link not found")
+    issues = issues_repo.by_ids(session, [link.source_id, link.target_id])
+    if len(readable_filter(session, actor, list(issues.values()))) != len(issues):
+        raise NotFound("link_not_found", "link not found")
+    return link, issues[link.source_id], issues[link.target_id]
+
+
+def _check_other_side(
+    session: Session, actor: Actor, link: IssueLink, issue: Issue
+) -> tuple[IssueLink, Issue, Issue]:
+    other_id = link.target_id if link.source_id == issue.id else link.source_id
+    other = issues_repo.by_ids(session, [other_id])[other_id]
+    access = access_by_project_ids(session, actor, [other.project_id])[other.project_id]
+    if not access.can_read:
+        raise NotFound("project_not_found", "404 Project Not Found")
+    if not readable_filter(session, actor, [other]):
+        raise NotFound("issue_not_found", "404 Not found")
+    source, target = (issue, other) if link.source_id == issue.id else (other, issue)
+    return link, source, target
+
+
+def delete_link(
+    session: Session, actor: Actor, link: IssueLink, source: Issue, target: Issue, *, silent: bool = False
+) -> None:
+    """Remove a link; needs link permission on both issues."""
+    user = actor.require_write()
+    accesses = access_by_project_ids(session, actor, {source.project_id, target.project_id})
+    if not (accesses[source.project_id].can_link and accesses[target.project_id].can_link):
+        raise Forbidden("unlink_forbidden", "No Issue Link found")
+    repo.remove(session, link.id)
+    activity.add_system_notes(
+        session,
+        [
+            {
+                "issue_id": source.id,
+                "author_id": user.id,
+                "system_action": "unrelate",
+                "body": UNLINK_WORDING.format(ref=reference(target, accesses, source.project_id)),
+            },
+            {
+                "issue_id": target.id,
+                "author_id": user.id,
+                "system_action": "unrelate",
+                "body": UNLINK_WORDING.format(ref=reference(source, accesses, target.project_id)),
+            },
+        ],
+    )
+    repo.touch(session, [source.id, target.id])
+    activity.record_event(
+        session,
+        "issue_link.delete",
+        source.project_id,
+        source.id,
+        link.id,
+        user.id,
+        silent,
+        {"source_id": source.id, "target_id": target.id, "link_type": link.link_type},
+    )
