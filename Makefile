@@ -1,0 +1,48 @@
+# One command surface. `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha1(open('pyproject.toml','rb').read()).hexdigest()[:12])")
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test lint format bench db-upgrade db-revision db-check
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test,dev]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+setup: $(STAMP) ## Create the virtualenv and install issuegraph with test and dev tools
+
+run: $(STAMP) ## Set up and run the server on SQLite (http://127.0.0.1:8080)
+	$(BIN)/issuegraph serve
+
+test: $(STAMP) ## Set up and run the whole test suite (SQLite and PostgreSQL)
+	$(BIN)/pytest
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: $(STAMP) ## Format the code
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: $(STAMP) ## Run the benchmarks (prints figures)
+	$(BIN)/python bench/links.py
+	$(BIN)/python bench/graph.py
+
+db-upgrade: $(STAMP) ## Apply migrations to ISSUEGRAPH_DATABASE_URL
+	$(BIN)/issuegraph db upgrade
+
+db-check: $(STAMP) ## Fail if models and migrations disagree
+	$(BIN)/issuegraph db check
+
+db-revision: $(STAMP) ## Autogenerate a migration: make db-revision m="message"
+	$(BIN)/issuegraph db revision -m "$(m)"

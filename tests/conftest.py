@@ -1,0 +1,226 @@
+"""Shared fixtures: every test runs on SQLite and on PostgreSQL, schema built by Alembic.
+
+Isolation: SQLite gets a fresh copy of a migrated template file per test; PostgreSQL
+gets one migrated database per session, truncated before each test. Under CI=true a
+PostgreSQL test is never skipped: an unreachable server fails the run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from issuegraph.accounts.service import ensure_admin_token
+from issuegraph.api.app import create_app
+from issuegraph.config import Settings, get_settings
+from issuegraph.db import migrate
+from issuegraph.db.engine import Database
+from issuegraph.db.models import Base
+
+PG_ADMIN_URL = os.environ.get("ISSUEGRAPH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ADMIN_TOKEN = "root-test-token-0123456789"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_available() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # any connection failure means "not available"
+        return str(exc)
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated PostgreSQL database for this test session (dropped at the end)."""
+    problem = _pg_available()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI=true but unreachable: {problem}")
+        pytest.skip(f"PostgreSQL unavailable: {problem}")
+    name = f"ig_test_{os.getpid()}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    migrate.upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+_TABLES = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+_counter = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / f"test-{next(_counter)}.db"
+        shutil.copyfile(template, target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("pg_url")
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings for this test; services that read get_settings() see the same values."""
+    monkeypatch.setenv("ISSUEGRAPH_DATABASE_URL", database_url)
+    monkeypatch.setenv("ISSUEGRAPH_ADMIN_TOKEN", ADMIN_TOKEN)
+    monkeypatch.setenv("ISSUEGRAPH_EXTERNAL_URL", "http://issuegraph.test")
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    db = Database(settings)
+    with db.session() as session:
+        ensure_admin_token(session, ADMIN_TOKEN)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def app(database: Database, settings: Settings) -> Any:
+    application = create_app(settings)
+    application.state.database.dispose()
+    application.state.database = database
+    return application
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@dataclass
+class Account:
+    id: int
+    username: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"PRIVATE-TOKEN": self.token}
+
+    @property
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Factory:
+    """Builds fixtures through the GitLab API as the admin, the way a user would."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.admin = Account(id=1, username="root", token=ADMIN_TOKEN)
+        self._n = itertools.count(1)
+
+    def _ok(self, response: Any, status: int = 201) -> Any:
+        assert response.status_code == status, response.text
+        return response.json()
+
+    def user(self, username: str | None = None, *, admin: bool = False, scopes: str = "api") -> Account:
+        username = username or f"user{next(self._n)}"
+        user = self._ok(
+            self.client.post(
+                "/api/v4/users",
+                headers=self.admin.headers,
+                json={"username": username, "name": username.title(), "email": f"{username}@example.test", "admin": admin},
+            )
+        )
+        token = self._ok(
+            self.client.post(
+                f"/api/v4/users/{user['id']}/personal_access_tokens",
+                headers=self.admin.headers,
+                json={"name": "t", "scopes": scopes.split(",")},
+            )
+        )
+        return Account(id=user["id"], username=username, token=token["token"])
+
+    def group(self, path: str, *, visibility: str = "private", owner: Account | None = None) -> dict[str, Any]:
+        who = owner or self.admin
+        return self._ok(
+            self.client.post("/api/v4/groups", headers=who.headers, json={"name": path.title(), "path": path, "visibility": visibility})
+        )
+
+    def project(
+        self, path: str, *, group: dict[str, Any] | None = None, visibility: str = "private", owner: Account | None = None
+    ) -> dict[str, Any]:
+        who = owner or self.admin
+        body: dict[str, Any] = {"name": path, "path": path, "visibility": visibility}
+        if group is not None:
+            body["namespace_id"] = group["id"]
+        return self._ok(self.client.post("/api/v4/projects", headers=who.headers, json=body))
+
+    def member(self, project: dict[str, Any], user: Account, level: int = 10) -> None:
+        self._ok(
+            self.client.post(
+                f"/api/v4/projects/{project['id']}/members",
+                headers=self.admin.headers,
+                json={"user_id": user.id, "access_level": level},
+            )
+        )
+
+    def group_member(self, group: dict[str, Any], user: Account, level: int = 10) -> None:
+        self._ok(
+            self.client.post(
+                f"/api/v4/groups/{group['id']}/members",
+                headers=self.admin.headers,
+                json={"user_id": user.id, "access_level": level},
+            )
+        )
+
+    def issue(self, project: dict[str, Any], title: str = "issue", *, by: Account | None = None, **fields: Any) -> dict[str, Any]:
+        who = by or self.admin
+        return self._ok(
+            self.client.post(f"/api/v4/projects/{project['id']}/issues", headers=who.headers, json={"title": title, **fields})
+        )
+
+    def link(
+        self, source: dict[str, Any], target: dict[str, Any], link_type: str = "relates_to", *, by: Account | None = None
+    ) -> dict[str, Any]:
+        who = by or self.admin
+        return self._ok(
+            self.client.post(
+                f"/api/v4/projects/{source['project_id']}/issues/{source['iid']}/links",
+                headers=who.headers,
+                json={"target_project_id": target["project_id"], "target_issue_iid": target["iid"], "link_type": link_type},
+            )
+        )
+
+
+@pytest.fixture
+def factory(client: TestClient) -> Factory:
+    return Factory(client)
