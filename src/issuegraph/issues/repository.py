@@ -109,7 +109,7 @@ def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
         select(IssueLabel.issue_id, Label)
         .join(Label, Label.id == IssueLabel.label_id)
         .where(IssueLabel.issue_id.in_(ids))
-    ).tuples():
+    ).all():
         labels[issue_id].append(label)
     milestone_ids = {i.milestone_id for i in issues if i.milestone_id}
     milestones = (
@@ -123,7 +123,6 @@ def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
             .where(Note.issue_id.in_(ids), Note.system.is_(False))
             .group_by(Note.issue_id)
         )
-        .tuples()
         .all()
     )
     blocked = Issue.__table__.alias("blocked")
@@ -134,7 +133,6 @@ def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
             .where(IssueLink.source_id.in_(ids), IssueLink.link_type == "blocks", blocked.c.state == "opened")
             .group_by(IssueLink.source_id)
         )
-        .tuples()
         .all()
     )
     views = []

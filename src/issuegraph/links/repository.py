@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, func, literal, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from issuegraph.db.models import Issue, IssueLink, utcnow
+from issuegraph.db.models import BigId, Issue, IssueLink, utcnow
 
 # One transaction-scoped advisory lock per acyclic relation kind (PostgreSQL). A cycle
 # check reads a path and then writes an edge; without a lock, two requests could each
@@ -50,13 +50,13 @@ def link_counts(session: Session, ids: Iterable[int]) -> dict[int, int]:
     as_source = select(IssueLink.source_id.label("issue_id")).where(IssueLink.source_id.in_(wanted))
     as_target = select(IssueLink.target_id.label("issue_id")).where(IssueLink.target_id.in_(wanted))
     both = as_source.union_all(as_target).subquery()
-    rows = session.execute(select(both.c.issue_id, func.count()).group_by(both.c.issue_id)).tuples().all()
+    rows = session.execute(select(both.c.issue_id, func.count()).group_by(both.c.issue_id)).all()
     return {int(k): int(v) for k, v in rows}
 
 
 def reaches(session: Session, start: int, goal: int, link_type: str) -> bool:
     """Is there a directed path start -> ... -> goal over links of this type?"""
-    reach = select(literal(start).label("id")).cte("reach", recursive=True)
+    reach = select(literal(start, BigId).label("id")).cte("reach", recursive=True)
     reach = reach.union(
         select(IssueLink.target_id)
         .join(reach, IssueLink.source_id == reach.c.id)
@@ -67,7 +67,7 @@ def reaches(session: Session, start: int, goal: int, link_type: str) -> bool:
 
 def path(session: Session, start: int, goal: int, link_type: str) -> list[int]:
     """One shortest directed path start -> goal (inclusive); [] if none."""
-    reach = select(literal(start).label("id")).cte("reach", recursive=True)
+    reach = select(literal(start, BigId).label("id")).cte("reach", recursive=True)
     reach = reach.union(
         select(IssueLink.target_id)
         .join(reach, IssueLink.source_id == reach.c.id)
@@ -79,7 +79,6 @@ def path(session: Session, start: int, goal: int, link_type: str) -> list[int]:
                 IssueLink.link_type == link_type, IssueLink.source_id.in_(select(reach.c.id))
             )
         )
-        .tuples()
         .all()
     )
     succ: dict[int, list[int]] = {}
@@ -110,7 +109,7 @@ def parent_of(session: Session, child_id: int) -> int | None:
 
 def ancestor_count(session: Session, issue_id: int) -> int:
     """How many ancestors an issue has (0 for a root)."""
-    up = select(literal(issue_id).label("id"), literal(0).label("depth")).cte("up", recursive=True)
+    up = select(literal(issue_id, BigId).label("id"), literal(0).label("depth")).cte("up", recursive=True)
     up = up.union_all(
         select(IssueLink.source_id, up.c.depth + 1)
         .join(up, IssueLink.target_id == up.c.id)
@@ -121,7 +120,7 @@ def ancestor_count(session: Session, issue_id: int) -> int:
 
 def subtree_height(session: Session, issue_id: int) -> int:
     """Levels below an issue (0 for a leaf)."""
-    down = select(literal(issue_id).label("id"), literal(0).label("depth")).cte("down", recursive=True)
+    down = select(literal(issue_id, BigId).label("id"), literal(0).label("depth")).cte("down", recursive=True)
     down = down.union_all(
         select(IssueLink.target_id, down.c.depth + 1)
         .join(down, IssueLink.source_id == down.c.id)

@@ -85,6 +85,12 @@ def create_link(
         raise Forbidden("link_forbidden", FORBIDDEN_MESSAGE)
     if src.id == tgt.id:
         raise RuleViolation("self_link", "cannot be related to itself", details={"iid": str(target.iid)})
+    # Hierarchy and cycle rules first, so a parent's 101st child hears about the child limit.
+    try:
+        _check_graph_rules(session, actor, src, tgt, persisted, accesses)
+    except RuleViolation as refusal:
+        refusal.details["iid"] = str(target.iid)  # GitLab words it "#<target iid> cannot be added"
+        raise
     limit = settings.max_links_per_issue
     counts = repo.link_counts(session, [src.id, tgt.id])
     if max(counts.values(), default=0) >= limit:
@@ -93,11 +99,6 @@ def create_link(
             f"This issue would exceed the maximum number of linked issues ({limit}).",
             details={"iid": str(target.iid), "limit": str(limit)},
         )
-    try:
-        _check_graph_rules(session, actor, src, tgt, persisted, accesses)
-    except RuleViolation as refusal:
-        refusal.details.setdefault("iid", str(target.iid))  # GitLab words it "#<target iid> cannot be added"
-        raise
 
     now = utcnow()
     link = IssueLink(

@@ -62,7 +62,6 @@ def access_levels(
                 ProjectMember.user_id == user_id, ProjectMember.project_id.in_(project_ids)
             )
         )
-        .tuples()
         .all()
     )
     group_levels: dict[int, int] = {}
@@ -73,7 +72,6 @@ def access_levels(
                     GroupMember.user_id == user_id, GroupMember.namespace_id.in_(ns_ids)
                 )
             )
-            .tuples()
             .all()
         )
     levels: dict[int, int] = {}
