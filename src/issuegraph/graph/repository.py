@@ -12,11 +12,12 @@ Nothing here checks permissions; the service decides what the caller may see.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     Select,
@@ -24,13 +25,13 @@ from sqlalchemy import (
     case,
     false,
     func,
+    literal,
     literal_column,
     or_,
     select,
     true,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import KeywordsElement  # noqa: F401  (kept out of public API)
 
 from issuegraph.db.models import Issue, IssueAssignee, IssueLink, Namespace, Project
 
@@ -181,7 +182,9 @@ def readable_issues_clause(
 def nodes_by_ids(session: Session, ids: Collection[int]) -> dict[int, Node]:
     found: dict[int, Node] = {}
     for chunk in _chunks(ids):
-        rows = session.execute(select(*NODE_COLUMNS).join(P, P.c.id == I.c.project_id).where(I.c.id.in_(chunk)))
+        rows = session.execute(
+            select(*NODE_COLUMNS).join(P, P.c.id == I.c.project_id).where(I.c.id.in_(chunk))
+        )
         for row in rows:
             node = _node(row)
             found[node.id] = node
@@ -194,13 +197,17 @@ def assigned_to(session: Session, issue_ids: Collection[int], user_id: int) -> s
     for chunk in _chunks(issue_ids):
         found.update(
             session.scalars(
-                select(IssueAssignee.issue_id).where(IssueAssignee.issue_id.in_(chunk), IssueAssignee.user_id == user_id)
+                select(IssueAssignee.issue_id).where(
+                    IssueAssignee.issue_id.in_(chunk), IssueAssignee.user_id == user_id
+                )
             )
         )
     return found
 
 
-def group_projects(session: Session, group: Namespace, visible: ColumnElement[bool]) -> list[tuple[Project, Namespace]]:
+def group_projects(
+    session: Session, group: Namespace, visible: ColumnElement[bool]
+) -> list[tuple[Project, Namespace]]:
     """Projects of a group and its subgroups that satisfy ``visible``."""
     rows = session.execute(
         select(Project, Namespace)
@@ -210,7 +217,7 @@ def group_projects(session: Session, group: Namespace, visible: ColumnElement[bo
             or_(Namespace.id == group.id, Namespace.traversal_ids.like(group.traversal_ids + "/%")),
         )
         .order_by(Project.id)
-    ).tuples()
+    ).all()
     return [(p, n) for p, n in rows]
 
 
@@ -264,33 +271,38 @@ def walk(
         .where(L.c.link_type == link_type, cte.c.depth < max_depth)
     )
     cte = cte.union(step)
-    found = select(cte.c.node, func.min(cte.c.depth).label("depth")).group_by(cte.c.node).cte("graph_found")
-    closer = found.alias("graph_closer")
-    query = (
-        select(found.c.depth, near.label("via"), *NODE_COLUMNS)
-        .select_from(
-            found.join(L, and_(far == found.c.node, L.c.link_type == link_type))
-            .outerjoin(closer, closer.c.node == near)
-            .join(I, I.c.id == found.c.node)
-            .join(P, P.c.id == I.c.project_id)
-        )
-        .where(
-            or_(
-                and_(found.c.depth == 1, near == start),
-                closer.c.depth == found.c.depth - literal_column("1", Integer),
-            )
-        )
-        .where(found.c.node != start)
+    found = (
+        select(cte.c.node, func.min(cte.c.depth).label("depth"))
+        .where(cte.c.node != start)
+        .group_by(cte.c.node)
+        .cte("graph_found")
     )
-    return [Step(_node(row, 2), int(row[0]), int(row[1])) for row in session.execute(query)]
+    closer = found.alias("graph_closer")
+    one = literal_column("1", Integer)
+    # Depth 1: reached straight from the start.
+    first = (
+        select(found.c.depth, literal(start, BigInteger).label("via"), *NODE_COLUMNS)
+        .select_from(found.join(I, I.c.id == found.c.node).join(P, P.c.id == I.c.project_id))
+        .where(found.c.depth == one)
+    )
+    # Deeper: the links the walk itself followed, from a node at depth d to one at d + 1.
+    deeper = select(found.c.depth, closer.c.node.label("via"), *NODE_COLUMNS).select_from(
+        closer.join(L, and_(near == closer.c.node, L.c.link_type == link_type))
+        .join(found, and_(found.c.node == far, found.c.depth == closer.c.depth + one))
+        .join(I, I.c.id == found.c.node)
+        .join(P, P.c.id == I.c.project_id)
+    )
+    rows = session.execute(first.union_all(deeper))
+    return [Step(_node(row, 2), int(row[0]), int(row[1])) for row in rows]
 
 
 def tree_rows(session: Session, root: int, *, max_depth: int) -> list[tuple[Node, int, int]]:
     """The descendants of ``root`` as (node, parent id, depth), parents before children."""
-    seed = (
-        select(L.c.target_id.label("node"), L.c.source_id.label("parent"), literal_column("1", Integer).label("depth"))
-        .where(L.c.source_id == root, L.c.link_type == PARENT_OF)
-    )
+    seed = select(
+        L.c.target_id.label("node"),
+        L.c.source_id.label("parent"),
+        literal_column("1", Integer).label("depth"),
+    ).where(L.c.source_id == root, L.c.link_type == PARENT_OF)
     cte = seed.cte("graph_tree", recursive=True)
     cte = cte.union(
         select(L.c.target_id, L.c.source_id, (cte.c.depth + literal_column("1", Integer)).label("depth"))
@@ -404,6 +416,10 @@ def stream_nodes(
         result.close()
 
 
+EDGE_SOURCE = I.alias("graph_src")
+EDGE_TARGET = I.alias("graph_tgt")
+
+
 def stream_edges(
     session: Session,
     project_ids: Collection[int],
@@ -412,8 +428,11 @@ def stream_edges(
     *,
     batch: int = 5000,
 ) -> Iterator[tuple[int, int, int, str]]:
-    """(link id, source, target, type) of links whose two issues are in scope and readable."""
-    s, t = _edge_aliases()
+    """(link id, source, target, type) of links whose two issues are in scope and readable.
+
+    ``readable_source`` / ``readable_target`` are conditions on ``EDGE_SOURCE`` / ``EDGE_TARGET``.
+    """
+    s, t = EDGE_SOURCE, EDGE_TARGET
     ids = sorted(project_ids)
     query = (
         select(L.c.id, L.c.source_id, L.c.target_id, L.c.link_type)
@@ -428,13 +447,6 @@ def stream_edges(
             yield int(row[0]), int(row[1]), int(row[2]), row[3]
     finally:
         result.close()
-
-
-def _edge_aliases() -> tuple[Any, Any]:
-    return I.alias("graph_src"), I.alias("graph_tgt")
-
-
-EDGE_SOURCE, EDGE_TARGET = _edge_aliases()
 
 
 def count_scope(
@@ -457,7 +469,3 @@ def count_scope(
         or 0
     )
     return int(nodes), int(edges)
-
-
-def iter_ids(values: Iterable[int]) -> list[int]:
-    return sorted(set(values))

@@ -1,0 +1,517 @@
+"""The native graph API, ``/api/graph/v1``: blockers, ready work, hierarchy, critical path,
+duplicates, streamed export and bulk links.
+
+Issues are addressed as ``/projects/{project_ref}/issues/{iid}``, groups as
+``/groups/{group_ref}``; a ref is a numeric id or a URL-encoded full path
+(``my-group%2Fmy-project``). Errors are ``{"error": {"code", "message", "details"}}``.
+Issues the caller cannot read never appear; on a path they are ``{"hidden": true}``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi.responses import Response, StreamingResponse
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from issuegraph.accounts.service import Actor
+from issuegraph.api.deps import get_actor, get_session
+from issuegraph.api.responses import json_response
+from issuegraph.domain.links import LinkType
+from issuegraph.graph import export as graph_export
+from issuegraph.graph import service
+
+PREFIX = "/api/graph/v1"
+
+# ---------------------------------------------------------------- schemas
+
+
+class IssueRef(BaseModel):
+    """An issue the caller can read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int = Field(description="Global issue id")
+    iid: int = Field(description="Issue number inside its project")
+    project_id: int
+    reference: str = Field(description="full/project/path#iid", examples=["acme/api#12"])
+    title: str
+    state: Literal["opened", "closed"]
+    weight: int | None
+
+
+class HiddenIssue(BaseModel):
+    """An issue the caller cannot read, standing between readable ones. Nothing else is said about it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hidden: Literal[True]
+
+
+PathStep = IssueRef | HiddenIssue
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Invalid request (`invalid_depth`, `invalid_cursor`, ...)"},
+    401: {"model": ErrorBody, "description": "Invalid token"},
+    404: {"model": ErrorBody, "description": "Project, group or issue not found (or not readable)"},
+}
+
+
+class Reached(BaseModel):
+    issue: IssueRef
+    depth: int = Field(description="Number of blocks links between the two issues (1 = direct)")
+    path: list[PathStep] = Field(
+        description="One shortest path, both ends included: blocker -> ... -> issue for /blockers, "
+        "issue -> ... -> blocked issue for /blocking; prefers paths crossing fewer hidden issues"
+    )
+
+
+class BlocksAnswer(BaseModel):
+    issue: IssueRef
+    direction: Literal["blockers", "blocking"]
+    depth: int = Field(description="The depth limit applied")
+    open_only: bool
+    count: int = Field(description="Readable results within the depth limit")
+    truncated: bool = Field(description="True when `count` exceeds `limit` and items were cut")
+    items: list[Reached]
+
+
+class ScopeRef(BaseModel):
+    kind: Literal["project", "group"]
+    id: int
+    full_path: str
+
+
+class ReadyPage(BaseModel):
+    scope: ScopeRef
+    items: list[IssueRef]
+    per_page: int
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+class BlockedIssue(BaseModel):
+    issue: IssueRef
+    open_blockers: list[PathStep] = Field(
+        description="Direct open blockers; unreadable ones are placeholders"
+    )
+
+
+class BlockedPage(BaseModel):
+    scope: ScopeRef
+    items: list[BlockedIssue]
+    per_page: int
+    next_cursor: str | None
+
+
+class AncestorsAnswer(BaseModel):
+    issue: IssueRef
+    ancestors: list[PathStep] = Field(
+        description="Parent first, then its parent, ... (unreadable tail omitted)"
+    )
+
+
+class Rollup(BaseModel):
+    descendants_total: int = Field(description="Readable descendants (all levels)")
+    descendants_closed: int
+    descendants_open: int
+    percent_done: float | None = Field(
+        description="closed / total x 100, one decimal; null without descendants"
+    )
+    weight_total: int = Field(description="Sum of the weights of readable descendants (no weight counts 0)")
+    weight_closed: int
+
+
+class TreeNode(BaseModel):
+    issue: PathStep
+    rollup: Rollup
+    children: list[TreeNode]
+
+
+class TreeAnswer(BaseModel):
+    root: TreeNode
+    height: int = Field(description="Levels below the root that are shown")
+
+
+class CriticalPath(BaseModel):
+    scope: ScopeRef
+    by: Literal["count", "weight"]
+    length: int = Field(description="Issues on the chain (links = length - 1)")
+    total_weight: int = Field(description="Sum of the weights of the readable issues on the chain")
+    chain: list[PathStep] = Field(description="First blocker first; every issue open; ends are readable")
+
+
+class CanonicalAnswer(BaseModel):
+    issue: IssueRef
+    canonical: IssueRef | None = Field(description="End of the duplicate chain; null when it is not readable")
+    is_duplicate: bool
+    chain: list[PathStep] = Field(
+        description="issue -> ... -> canonical (the issue alone when not a duplicate)"
+    )
+
+
+class IssueLocator(BaseModel):
+    """An issue: its global `id`, or `project` (id or full path) and `iid`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int | None = None
+    project: str | int | None = None
+    iid: int | None = None
+
+
+class BulkOperation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["create", "delete"]
+    source: IssueLocator
+    target: IssueLocator
+    link_type: LinkType | None = Field(
+        default=None,
+        description="Required to create (as read from `source`); optional to delete (then it must match)",
+    )
+
+
+class BulkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    operations: list[BulkOperation] = Field(min_length=1, max_length=service.MAX_BULK)
+    silent: bool = Field(default=False, description="Do not notify subscribers of these changes")
+
+
+class BulkResult(BaseModel):
+    index: int
+    status: Literal["created", "deleted"]
+    link_id: int
+    source_id: int = Field(description="Stored (canonical) source")
+    target_id: int = Field(description="Stored (canonical) target")
+    link_type: Literal["related_to", "parent_of", "blocks", "duplicates"]
+
+
+class BulkAnswer(BaseModel):
+    created: int
+    deleted: int
+    results: list[BulkResult]
+
+
+class BulkItemError(BaseModel):
+    index: int
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+# ---------------------------------------------------------------- routes
+
+router = APIRouter(prefix=PREFIX, tags=["graph"])
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ActorDep = Annotated[Actor, Depends(get_actor)]
+ProjectRef = Annotated[str, Path(description="Project id or URL-encoded full path"), AfterValidator(unquote)]
+GroupRef = Annotated[str, Path(description="Group id or URL-encoded full path"), AfterValidator(unquote)]
+Iid = Annotated[int, Path(description="Issue number in the project", ge=1)]
+Depth = Annotated[int, Query(ge=1, le=service.MAX_DEPTH, description="Maximum number of links to follow")]
+OpenOnly = Annotated[bool, Query(description="Ignore closed issues: neither results nor steps")]
+Limit = Annotated[int, Query(ge=1, le=10_000, description="Maximum items returned")]
+PerPage = Annotated[int, Query(ge=1, le=service.MAX_PER_PAGE)]
+Cursor = Annotated[str | None, Query(description="Opaque cursor from the previous page's `next_cursor`")]
+
+
+# Issue routes come first: `{project_ref:path}` is greedy and these are the longer patterns.
+
+
+@router.get(
+    "/projects/{project_ref:path}/issues/{iid}/blockers",
+    response_model=BlocksAnswer,
+    responses=ERRORS,
+    summary="Issues blocking this one, directly and transitively, each with its path",
+)
+def blockers(
+    project_ref: ProjectRef,
+    iid: Iid,
+    session: SessionDep,
+    actor: ActorDep,
+    depth: Depth = service.DEFAULT_DEPTH,
+    open_only: OpenOnly = False,
+    limit: Limit = 1000,
+) -> Response:
+    return json_response(
+        service.related_by_blocks(
+            session,
+            actor,
+            project_ref,
+            iid,
+            direction="blockers",
+            depth=depth,
+            open_only=open_only,
+            limit=limit,
+        )
+    )
+
+
+@router.get(
+    "/projects/{project_ref:path}/issues/{iid}/blocking",
+    response_model=BlocksAnswer,
+    responses=ERRORS,
+    summary="Issues this one blocks, directly and transitively, each with its path",
+)
+def blocking(
+    project_ref: ProjectRef,
+    iid: Iid,
+    session: SessionDep,
+    actor: ActorDep,
+    depth: Depth = service.DEFAULT_DEPTH,
+    open_only: OpenOnly = False,
+    limit: Limit = 1000,
+) -> Response:
+    return json_response(
+        service.related_by_blocks(
+            session,
+            actor,
+            project_ref,
+            iid,
+            direction="blocking",
+            depth=depth,
+            open_only=open_only,
+            limit=limit,
+        )
+    )
+
+
+@router.get(
+    "/projects/{project_ref:path}/issues/{iid}/ancestors",
+    response_model=AncestorsAnswer,
+    responses=ERRORS,
+    summary="Parent, grandparent, ... of an issue",
+)
+def ancestors(project_ref: ProjectRef, iid: Iid, session: SessionDep, actor: ActorDep) -> Response:
+    return json_response(service.ancestors(session, actor, project_ref, iid))
+
+
+@router.get(
+    "/projects/{project_ref:path}/issues/{iid}/tree",
+    response_model=TreeAnswer,
+    responses=ERRORS,
+    summary="Descendant tree with roll-ups (totals, closed, percent done, weights)",
+)
+def tree(
+    project_ref: ProjectRef,
+    iid: Iid,
+    session: SessionDep,
+    actor: ActorDep,
+    depth: Annotated[
+        int, Query(ge=1, le=service.HIERARCHY_CAP, description="Levels to show")
+    ] = service.HIERARCHY_CAP,
+) -> Response:
+    return json_response(service.descendant_tree(session, actor, project_ref, iid, depth=depth))
+
+
+@router.get(
+    "/projects/{project_ref:path}/issues/{iid}/canonical",
+    response_model=CanonicalAnswer,
+    responses=ERRORS,
+    summary="The canonical issue at the end of this issue's duplicate chain",
+)
+def canonical(project_ref: ProjectRef, iid: Iid, session: SessionDep, actor: ActorDep) -> Response:
+    return json_response(service.canonical(session, actor, project_ref, iid))
+
+
+@router.get(
+    "/projects/{project_ref:path}/ready",
+    response_model=ReadyPage,
+    responses=ERRORS,
+    summary="Open issues of a project with no open blocker (keyset pages by id)",
+)
+def project_ready(
+    project_ref: ProjectRef,
+    session: SessionDep,
+    actor: ActorDep,
+    per_page: PerPage = service.DEFAULT_PER_PAGE,
+    cursor: Cursor = None,
+) -> Response:
+    scope = service.project_scope(session, actor, project_ref)
+    return json_response(
+        service.work_page(session, actor, scope, blocked=False, per_page=per_page, cursor=cursor)
+    )
+
+
+@router.get(
+    "/projects/{project_ref:path}/blocked",
+    response_model=BlockedPage,
+    responses=ERRORS,
+    summary="Open issues of a project with at least one open blocker, with those blockers",
+)
+def project_blocked(
+    project_ref: ProjectRef,
+    session: SessionDep,
+    actor: ActorDep,
+    per_page: PerPage = service.DEFAULT_PER_PAGE,
+    cursor: Cursor = None,
+) -> Response:
+    scope = service.project_scope(session, actor, project_ref)
+    return json_response(
+        service.work_page(session, actor, scope, blocked=True, per_page=per_page, cursor=cursor)
+    )
+
+
+@router.get(
+    "/projects/{project_ref:path}/critical-path",
+    response_model=CriticalPath,
+    responses=ERRORS,
+    summary="Longest chain of open blocks links in a project, by issue count or by weight",
+)
+def critical_path(
+    project_ref: ProjectRef,
+    session: SessionDep,
+    actor: ActorDep,
+    by: Annotated[Literal["count", "weight"], Query(description="What to maximise")] = "count",
+) -> Response:
+    return json_response(service.critical_path(session, actor, project_ref, by=by))
+
+
+_EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    200: {
+        "description": "The graph, streamed: JSON `{format, scope, nodes: [IssueRef], "
+        "edges: [{id, source, target, type}]}`, Graphviz DOT or Mermaid flowchart text",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/vnd.graphviz": {"schema": {"type": "string"}},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    },
+}
+ExportFormatQuery = Annotated[
+    graph_export.ExportFormat, Query(alias="format", description="json, dot or mermaid")
+]
+
+
+def _stream(session: Session, scope: service.Scope, fmt: graph_export.ExportFormat) -> StreamingResponse:
+    return StreamingResponse(
+        graph_export.stream(session, scope, fmt),
+        media_type=graph_export.MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{graph_export.filename(scope, fmt)}"'},
+    )
+
+
+@router.get(
+    "/projects/{project_ref:path}/export",
+    response_class=StreamingResponse,
+    responses=_EXPORT_RESPONSES,
+    summary="Stream a project's graph (readable issues and the links between them)",
+)
+def project_export(
+    project_ref: ProjectRef,
+    session: SessionDep,
+    actor: ActorDep,
+    fmt: ExportFormatQuery = graph_export.ExportFormat.JSON,
+) -> StreamingResponse:
+    return _stream(session, service.project_scope(session, actor, project_ref), fmt)
+
+
+@router.get(
+    "/groups/{group_ref:path}/ready",
+    response_model=ReadyPage,
+    responses=ERRORS,
+    summary="Open issues of a group (and subgroups) with no open blocker",
+)
+def group_ready(
+    group_ref: GroupRef,
+    session: SessionDep,
+    actor: ActorDep,
+    per_page: PerPage = service.DEFAULT_PER_PAGE,
+    cursor: Cursor = None,
+) -> Response:
+    scope = service.group_scope(session, actor, group_ref)
+    return json_response(
+        service.work_page(session, actor, scope, blocked=False, per_page=per_page, cursor=cursor)
+    )
+
+
+@router.get(
+    "/groups/{group_ref:path}/blocked",
+    response_model=BlockedPage,
+    responses=ERRORS,
+    summary="Open issues of a group (and subgroups) with at least one open blocker",
+)
+def group_blocked(
+    group_ref: GroupRef,
+    session: SessionDep,
+    actor: ActorDep,
+    per_page: PerPage = service.DEFAULT_PER_PAGE,
+    cursor: Cursor = None,
+) -> Response:
+    scope = service.group_scope(session, actor, group_ref)
+    return json_response(
+        service.work_page(session, actor, scope, blocked=True, per_page=per_page, cursor=cursor)
+    )
+
+
+@router.get(
+    "/groups/{group_ref:path}/export",
+    response_class=StreamingResponse,
+    responses=_EXPORT_RESPONSES,
+    summary="Stream a group's graph (readable issues of its projects and subgroups, links between them)",
+)
+def group_export(
+    group_ref: GroupRef,
+    session: SessionDep,
+    actor: ActorDep,
+    fmt: ExportFormatQuery = graph_export.ExportFormat.JSON,
+) -> StreamingResponse:
+    return _stream(session, service.group_scope(session, actor, group_ref), fmt)
+
+
+@router.post(
+    "/links/bulk",
+    response_model=BulkAnswer,
+    responses={
+        **ERRORS,
+        400: {
+            "model": ErrorBody,
+            "description": "`bulk_failed`: nothing was changed; `details.errors` lists every failing item "
+            "as {index, code, message, details}",
+        },
+        403: {"model": ErrorBody, "description": "Token without the `api` scope"},
+    },
+    summary="Create or delete up to 1,000 links atomically (all or nothing)",
+)
+def bulk_links(
+    session: SessionDep,
+    actor: ActorDep,
+    body: Annotated[BulkRequest, Body()],
+) -> Response:
+    items = [
+        service.BulkItem(
+            action=op.action,
+            source=service.Locator(op.source.id, _str(op.source.project), op.source.iid),
+            target=service.Locator(op.target.id, _str(op.target.project), op.target.iid),
+            link_type=op.link_type,
+        )
+        for op in body.operations
+    ]
+    results = service.bulk_links(session, actor, items, silent=body.silent)
+    return json_response(
+        {
+            "created": sum(1 for r in results if r["status"] == "created"),
+            "deleted": sum(1 for r in results if r["status"] == "deleted"),
+            "results": results,
+        }
+    )
+
+
+def _str(value: str | int | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,644 @@
+"""Graph use cases: blockers, ready work, hierarchy, critical path, duplicates, bulk links.
+
+The permission rule, applied by every function here and by the export:
+**no answer ever reveals an issue the caller cannot read, not even as a step on a path.**
+Walks go through unreadable ("hidden") issues, because the relation is real, but a
+hidden issue is never a result; where one is a step between the start and a readable
+result it is written as the opaque placeholder ``{"hidden": true}`` (no id, no title,
+no state). Hidden issues that are not between two things the caller can see (a hidden
+leaf, the hidden end of a chain) are left out entirely, and they add nothing to
+roll-ups or weights.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import Session
+
+from issuegraph.accounts.service import Actor
+from issuegraph.db.models import Issue, IssueLink
+from issuegraph.domain.errors import DomainError, Invalid, NotFound
+from issuegraph.domain.links import LinkType, type_seen_from
+from issuegraph.graph import repository as repo
+from issuegraph.graph.repository import Node
+from issuegraph.issues import service as issues_service
+from issuegraph.links import repository as links_repo
+from issuegraph.links import service as links_service
+from issuegraph.projects import repository as projects_repo
+from issuegraph.projects.service import (
+    ProjectAccess,
+    access_by_project_ids,
+    access_for,
+    resolve_group,
+    resolve_project,
+)
+
+DEFAULT_DEPTH = 10
+MAX_DEPTH = 50
+# Hierarchies are capped at settings.max_depth (8) by the link rules; walks stop at 50
+# whatever the data, so a bad row can never make a query run away.
+HIERARCHY_CAP = 50
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+MAX_BULK = 1000
+
+HIDDEN: dict[str, Any] = {"hidden": True}
+
+Direction = Literal["blockers", "blocking"]
+
+
+def ref(node: Node) -> dict[str, Any]:
+    """How a readable issue appears in every graph answer."""
+    return {
+        "id": node.id,
+        "iid": node.iid,
+        "project_id": node.project_id,
+        "reference": node.reference,
+        "title": node.title,
+        "state": node.state,
+        "weight": node.weight,
+    }
+
+
+def node_of(issue: Issue, access: ProjectAccess) -> Node:
+    return Node(
+        issue.id,
+        issue.project_id,
+        issue.iid,
+        issue.title,
+        issue.state,
+        issue.weight,
+        bool(issue.confidential),
+        issue.author_id,
+        access.project.full_path,
+    )
+
+
+# ---------------------------------------------------------------- who sees what
+
+
+class Viewer:
+    """Decides, in a fixed number of queries per batch, which issues the caller may read."""
+
+    def __init__(
+        self, session: Session, actor: Actor, accesses: dict[int, ProjectAccess] | None = None
+    ) -> None:
+        self.session = session
+        self.actor = actor
+        self.accesses: dict[int, ProjectAccess] = dict(accesses or {})
+
+    def visible_ids(self, nodes: Iterable[Node]) -> set[int]:
+        nodes = list(nodes)
+        missing = {n.project_id for n in nodes} - self.accesses.keys()
+        if missing:
+            self.accesses.update(access_by_project_ids(self.session, self.actor, missing))
+        uid = self.actor.user_id
+        to_check = []
+        for n in nodes:
+            access = self.accesses.get(n.project_id)
+            if (
+                n.confidential
+                and uid is not None
+                and n.author_id != uid
+                and access is not None
+                and access.can_read
+                and not access.can_read_confidential
+            ):
+                to_check.append(n.id)
+        assigned = repo.assigned_to(self.session, to_check, uid) if to_check and uid is not None else set()
+        visible = set()
+        for n in nodes:
+            access = self.accesses.get(n.project_id)
+            if access is None or not access.can_read:
+                continue
+            own = uid is not None and n.author_id == uid
+            if not n.confidential or access.can_read_confidential or own or n.id in assigned:
+                visible.add(n.id)
+        return visible
+
+
+@dataclass
+class Scope:
+    """A project, or the readable projects of a group and its subgroups."""
+
+    kind: Literal["project", "group"]
+    id: int
+    full_path: str
+    accesses: dict[int, ProjectAccess]
+    actor: Actor
+
+    @property
+    def project_ids(self) -> list[int]:
+        return sorted(self.accesses)
+
+    def readable(self, table: Any = None) -> ColumnElement[bool]:
+        """SQL condition: an issue of this scope the caller may read (``table`` defaults to issues)."""
+        full = [pid for pid, a in self.accesses.items() if a.can_read and a.can_read_confidential]
+        limited = [pid for pid, a in self.accesses.items() if a.can_read and not a.can_read_confidential]
+        return repo.readable_issues_clause(
+            repo.I if table is None else table,
+            full_project_ids=full,
+            limited_project_ids=limited,
+            user_id=self.actor.user_id,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "full_path": self.full_path}
+
+
+def project_scope(session: Session, actor: Actor, project_ref: str) -> Scope:
+    access = resolve_project(session, actor, project_ref)
+    return Scope("project", access.project.id, access.project.full_path, {access.project.id: access}, actor)
+
+
+def group_scope(session: Session, actor: Actor, group_ref: str) -> Scope:
+    group = resolve_group(session, actor, group_ref)
+    pairs = repo.group_projects(
+        session, group, projects_repo.visible_projects_clause(actor.user_id, actor.is_admin)
+    )
+    accesses = {pid: a for pid, a in access_for(session, actor, pairs).items() if a.can_read}
+    return Scope("group", group.id, group.full_path, accesses, actor)
+
+
+def resolve_target(session: Session, actor: Actor, project_ref: str, iid: int) -> tuple[ProjectAccess, Node]:
+    """The issue a request is about: readable, or NotFound exactly as elsewhere in the API."""
+    access = resolve_project(session, actor, project_ref)
+    issue = issues_service.resolve_issue(session, access, iid)
+    return access, node_of(issue, access)
+
+
+def _path_steps(chain: Sequence[int], nodes: dict[int, Node], visible: set[int]) -> list[dict[str, Any]]:
+    return [ref(nodes[i]) if i in visible else HIDDEN for i in chain]
+
+
+# ---------------------------------------------------------------- 1, 2: blockers and blocked issues
+
+
+def related_by_blocks(
+    session: Session,
+    actor: Actor,
+    project_ref: str,
+    iid: int,
+    *,
+    direction: Direction,
+    depth: int = DEFAULT_DEPTH,
+    open_only: bool = False,
+    limit: int = 1000,
+) -> dict[str, Any]:
+    """Issues that block this one (``blockers``) or that it blocks (``blocking``), transitively.
+
+    Each result carries its distance and one shortest path, chosen to cross as few
+    hidden issues as possible: from the blocker to the issue for ``blockers``, from
+    the issue to the blocked issue for ``blocking``.
+    """
+    depth = _check_depth(depth)
+    access, start = resolve_target(session, actor, project_ref, iid)
+    steps = repo.walk(
+        session,
+        start.id,
+        link_type=repo.BLOCKS,
+        upward=direction == "blockers",
+        max_depth=depth,
+        open_only=open_only,
+    )
+    nodes: dict[int, Node] = {start.id: start}
+    level: dict[int, int] = {}
+    vias: dict[int, list[int]] = defaultdict(list)
+    for step in steps:
+        nodes[step.node.id] = step.node
+        level[step.node.id] = step.depth
+        vias[step.node.id].append(step.via)
+    viewer = Viewer(session, actor, {access.project.id: access})
+    visible = viewer.visible_ids(n for i, n in nodes.items() if i != start.id) | {start.id}
+
+    order = sorted(level, key=lambda i: (level[i], i))
+    hidden_cost: dict[int, int] = {start.id: 0}
+    toward_start: dict[int, int] = {}
+    for node_id in order:
+        best = min(vias[node_id], key=lambda v: (hidden_cost[v], v))
+        toward_start[node_id] = best
+        hidden_cost[node_id] = hidden_cost[best] + (node_id not in visible)
+
+    results = [i for i in order if i in visible]
+    items = []
+    for node_id in results[:limit]:
+        chain = [node_id]
+        while chain[-1] != start.id:
+            chain.append(toward_start[chain[-1]])
+        if direction == "blocking":
+            chain.reverse()
+        items.append(
+            {
+                "issue": ref(nodes[node_id]),
+                "depth": level[node_id],
+                "path": _path_steps(chain, nodes, visible),
+            }
+        )
+    return {
+        "issue": ref(start),
+        "direction": direction,
+        "depth": depth,
+        "open_only": open_only,
+        "count": len(results),
+        "truncated": len(results) > limit,
+        "items": items,
+    }
+
+
+def _check_depth(depth: int) -> int:
+    if not 1 <= depth <= MAX_DEPTH:
+        raise Invalid("invalid_depth", f"depth must be between 1 and {MAX_DEPTH}", details={"field": "depth"})
+    return depth
+
+
+# ---------------------------------------------------------------- 3: ready to work / blocked
+
+
+def encode_cursor(kind: str, last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        found_kind, _, value = raw.partition(":")
+        if found_kind != kind or not value.isdigit():
+            raise ValueError(raw)
+        return int(value)
+    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        raise Invalid("invalid_cursor", "cursor is invalid", details={"field": "cursor"}) from exc
+
+
+def work_page(
+    session: Session,
+    actor: Actor,
+    scope: Scope,
+    *,
+    blocked: bool,
+    per_page: int = DEFAULT_PER_PAGE,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """One page of open issues with no open blocker (ready) or with one (blocked), by id.
+
+    An open blocker the caller cannot read still blocks: the issue is not ready, and in
+    the blocked list that blocker is a placeholder.
+    """
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise Invalid(
+            "invalid_per_page",
+            f"per_page must be between 1 and {MAX_PER_PAGE}",
+            details={"field": "per_page"},
+        )
+    kind = "blocked" if blocked else "ready"
+    after = decode_cursor(kind, cursor)
+    rows = repo.scope_page(
+        session,
+        project_ids=scope.project_ids,
+        readable=scope.readable(),
+        blocked=blocked,
+        after_id=after,
+        limit=per_page + 1,
+    )
+    page, more = rows[:per_page], len(rows) > per_page
+    next_cursor = encode_cursor(kind, page[-1].id) if more else None
+    items: list[dict[str, Any]]
+    if not blocked:
+        items = [ref(n) for n in page]
+    else:
+        pairs = repo.open_blockers_of(session, [n.id for n in page])
+        viewer = Viewer(session, actor, scope.accesses)
+        visible = viewer.visible_ids(b for _, b in pairs)
+        by_issue: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for issue_id, blocker in pairs:
+            by_issue[issue_id].append(ref(blocker) if blocker.id in visible else HIDDEN)
+        items = [{"issue": ref(n), "open_blockers": by_issue.get(n.id, [])} for n in page]
+    return {"scope": scope.describe(), "items": items, "per_page": per_page, "next_cursor": next_cursor}
+
+
+# ---------------------------------------------------------------- 4: hierarchy
+
+
+def ancestors(session: Session, actor: Actor, project_ref: str, iid: int) -> dict[str, Any]:
+    """Parent, grandparent, ... up to the root; hidden ancestors between readable ones are placeholders."""
+    access, start = resolve_target(session, actor, project_ref, iid)
+    steps = sorted(
+        repo.walk(session, start.id, link_type=repo.PARENT_OF, upward=True, max_depth=HIERARCHY_CAP),
+        key=lambda s: (s.depth, s.node.id),
+    )
+    chain: list[Node] = []
+    for step in steps:  # one parent per issue: one node per depth
+        if not chain or step.depth > len(chain):
+            chain.append(step.node)
+    visible = Viewer(session, actor, {access.project.id: access}).visible_ids(chain)
+    while chain and chain[-1].id not in visible:  # nothing readable above: say nothing
+        chain.pop()
+    return {
+        "issue": ref(start),
+        "ancestors": [ref(n) if n.id in visible else HIDDEN for n in chain],
+        "root": ref(chain[-1]) if chain else None,
+    }
+
+
+def _rollup(total: int, closed: int, weight: int, weight_closed: int) -> dict[str, Any]:
+    return {
+        "descendants_total": total,
+        "descendants_closed": closed,
+        "descendants_open": total - closed,
+        "percent_done": round(100.0 * closed / total, 1) if total else None,
+        "weight_total": weight,
+        "weight_closed": weight_closed,
+    }
+
+
+def descendant_tree(
+    session: Session, actor: Actor, project_ref: str, iid: int, *, depth: int = HIERARCHY_CAP
+) -> dict[str, Any]:
+    """The sub-issue tree under an issue, every node with roll-ups of its readable descendants.
+
+    Roll-ups count only issues the caller can read; a hidden sub-issue appears (as a
+    placeholder) only when readable issues sit below it.
+    """
+    if not 1 <= depth <= HIERARCHY_CAP:
+        raise Invalid(
+            "invalid_depth", f"depth must be between 1 and {HIERARCHY_CAP}", details={"field": "depth"}
+        )
+    access, root = resolve_target(session, actor, project_ref, iid)
+    rows = repo.tree_rows(session, root.id, max_depth=depth)
+    visible = Viewer(session, actor, {access.project.id: access}).visible_ids(n for n, _, _ in rows)
+    visible.add(root.id)
+    children: dict[int, list[int]] = defaultdict(list)
+    for node, parent, _ in rows:
+        children[parent].append(node.id)
+    sums: dict[int, tuple[int, int, int, int]] = {}
+    out: dict[int, dict[str, Any]] = {}
+    max_level = 0
+
+    def build(node: Node) -> None:
+        total = closed = weight = weight_closed = 0
+        kids = []
+        for kid in children.get(node.id, ()):
+            if kid in out:
+                t, c, w, wc = sums[kid]
+                total, closed, weight, weight_closed = total + t, closed + c, weight + w, weight_closed + wc
+                kids.append(out[kid])
+        seen = node.id in visible
+        if not seen and not total:
+            return
+        mine_w = (node.weight or 0) if seen else 0
+        mine_closed = seen and not node.is_open
+        sums[node.id] = (
+            total + seen,
+            closed + mine_closed,
+            weight + mine_w,
+            weight_closed + (mine_w if mine_closed else 0),
+        )
+        out[node.id] = {
+            "issue": ref(node) if seen else HIDDEN,
+            "rollup": _rollup(total, closed, weight, weight_closed),
+            "children": kids,
+        }
+
+    for node, _, level in reversed(rows):
+        build(node)
+        if node.id in out:
+            max_level = max(max_level, level)
+    build(root)
+    tree = out[root.id]
+    return {"root": tree, "nodes": tree["rollup"]["descendants_total"] + 1, "height": max_level}
+
+
+# ---------------------------------------------------------------- 5: critical path
+
+
+def critical_path(
+    session: Session, actor: Actor, project_ref: str, *, by: Literal["count", "weight"]
+) -> dict[str, Any]:
+    """The longest chain of open issues linked by ``blocks`` inside one project.
+
+    ``count`` maximises the number of issues, ``weight`` the sum of their weights (no
+    weight counts 0). Hidden issues may be steps of the chain (placeholders, weight 0)
+    but never its first or last issue.
+    """
+    scope = project_scope(session, actor, project_ref)
+    rows = repo.open_scope_nodes(session, scope.project_ids, scope.readable())
+    edges = repo.open_scope_blocks(session, scope.project_ids)
+    chain = longest_chain(rows, edges, by=by)
+    nodes = repo.nodes_by_ids(session, chain)
+    readable = {i for i, _, seen in rows if seen}
+    weight = sum(nodes[i].weight or 0 for i in chain if i in readable)
+    return {
+        "scope": scope.describe(),
+        "by": by,
+        "length": len(chain),
+        "total_weight": weight,
+        "chain": _path_steps(chain, nodes, readable),
+    }
+
+
+def longest_chain(
+    rows: Sequence[tuple[int, int | None, bool]], edges: Sequence[tuple[int, int]], *, by: str
+) -> list[int]:
+    """Longest path of a DAG (Kahn order), starting and ending on readable nodes; ties go to lower ids.
+
+    Nodes on a cycle (the link rules forbid them) are never ordered and so never used.
+    """
+    readable = {i: seen for i, _, seen in rows}
+    cost = {i: (1 if by == "count" else ((w or 0) if seen else 0)) for i, w, seen in rows}
+    succ: dict[int, list[int]] = defaultdict(list)
+    indegree = dict.fromkeys(readable, 0)
+    for s, t in edges:
+        if s in readable and t in readable:
+            succ[s].append(t)
+            indegree[t] += 1
+    NONE = -1
+    best = {i: (cost[i] if readable[i] else NONE) for i in readable}
+    prev: dict[int, int] = {}
+    frontier = sorted(i for i, d in indegree.items() if d == 0)
+    order: list[int] = []
+    while frontier:
+        order.extend(frontier)
+        nxt = []
+        for u in frontier:
+            for v in succ.get(u, ()):
+                if best[u] != NONE:
+                    score = best[u] + cost[v]
+                    if score > best[v] or (score == best[v] and v in prev and u < prev[v]):
+                        best[v], prev[v] = score, u
+                indegree[v] -= 1
+                if indegree[v] == 0:
+                    nxt.append(v)
+        frontier = sorted(nxt)
+    ends = [i for i in order if readable[i] and best[i] != NONE]
+    if not ends:
+        return []
+    end = max(ends, key=lambda i: (best[i], -i))
+    chain = [end]
+    while chain[-1] in prev:
+        chain.append(prev[chain[-1]])
+    chain.reverse()
+    while chain and not readable[chain[0]]:  # cannot happen (a chain starts readable), kept as a guard
+        chain.pop(0)
+    return chain
+
+
+# ---------------------------------------------------------------- 6: duplicates
+
+
+def canonical(session: Session, actor: Actor, project_ref: str, iid: int) -> dict[str, Any]:
+    """Follow ``duplicates`` links to the issue at the end of the chain.
+
+    ``canonical`` is null when that issue is one the caller cannot read; the chain then
+    stops at the last readable issue.
+    """
+    access, start = resolve_target(session, actor, project_ref, iid)
+    steps = sorted(
+        repo.walk(session, start.id, link_type=repo.DUPLICATES, upward=False, max_depth=MAX_DEPTH),
+        key=lambda s: (s.depth, s.node.id),
+    )
+    chain: list[Node] = [start]
+    for step in steps:  # one canonical per issue: one node per depth
+        if step.depth == len(chain):
+            chain.append(step.node)
+    visible = Viewer(session, actor, {access.project.id: access}).visible_ids(chain[1:]) | {start.id}
+    end_visible = chain[-1].id in visible
+    while chain[-1].id not in visible:
+        chain.pop()
+    return {
+        "issue": ref(start),
+        "canonical": ref(chain[-1]) if end_visible else None,
+        "is_duplicate": len(steps) > 0,
+        "chain": [ref(n) if n.id in visible else HIDDEN for n in chain],
+    }
+
+
+# ---------------------------------------------------------------- 8: bulk links
+
+
+@dataclass
+class Locator:
+    """An issue named in a bulk item: global ``id``, or ``project`` (id or full path) and ``iid``."""
+
+    id: int | None = None
+    project: str | None = None
+    iid: int | None = None
+
+
+@dataclass
+class BulkItem:
+    action: Literal["create", "delete"]
+    source: Locator
+    target: Locator
+    link_type: LinkType | None = None
+
+
+@dataclass
+class _Resolver:
+    session: Session
+    actor: Actor
+    projects: dict[str, ProjectAccess] = field(default_factory=dict)
+    accesses: dict[int, ProjectAccess] = field(default_factory=dict)
+
+    def issue(self, where: Locator) -> Issue:
+        if where.id is not None:
+            issue, access = issues_service.resolve_issue_by_id(self.session, self.actor, where.id)
+            self.accesses.setdefault(access.project.id, access)
+            return issue
+        if where.project is None or where.iid is None:
+            raise Invalid("invalid_locator", "give an issue id, or a project and an iid")
+        key = str(where.project).lower()
+        cached = self.projects.get(key)
+        if cached is None:
+            cached = resolve_project(self.session, self.actor, where.project)
+            self.projects[key] = cached
+            self.accesses.setdefault(cached.project.id, cached)
+        return issues_service.resolve_issue(self.session, cached, where.iid)
+
+
+def bulk_links(
+    session: Session, actor: Actor, items: Sequence[BulkItem], *, silent: bool = False
+) -> list[dict[str, Any]]:
+    """Create or delete up to 1,000 links, all or nothing.
+
+    Each item runs the ordinary single-link rules (``links.service``) inside its own
+    SAVEPOINT, in order, so later items see earlier ones. If any item fails, everything
+    is rolled back and an ``Invalid('bulk_failed')`` lists every failing item (index,
+    code, message, details).
+    """
+    actor.require_write()
+    if not items:
+        raise Invalid("bulk_empty", "operations is empty", details={"field": "operations"})
+    if len(items) > MAX_BULK:
+        raise Invalid(
+            "bulk_too_large", f"at most {MAX_BULK} operations per request", details={"field": "operations"}
+        )
+    resolver = _Resolver(session, actor)
+    results: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    outer = session.begin_nested()
+    try:
+        for index, item in enumerate(items):
+            try:
+                with session.begin_nested():
+                    results.append(_apply(session, actor, resolver, index, item, silent))
+            except DomainError as exc:
+                errors.append(
+                    {"index": index, "code": exc.code, "message": exc.message, "details": exc.details}
+                )
+    except BaseException:
+        if outer.is_active:
+            outer.rollback()
+        raise
+    if errors:
+        outer.rollback()
+        raise Invalid(
+            "bulk_failed",
+            f"{len(errors)} of {len(items)} operations failed; nothing was changed",
+            details={"errors": errors},
+        )
+    outer.commit()
+    return results
+
+
+def _apply(
+    session: Session, actor: Actor, resolver: _Resolver, index: int, item: BulkItem, silent: bool
+) -> dict[str, Any]:
+    source = resolver.issue(item.source)
+    target = resolver.issue(item.target)
+    if item.action == "create":
+        if item.link_type is None:
+            raise Invalid("link_type_missing", "link_type is missing", details={"field": "link_type"})
+        link = links_service.create_link(
+            session, actor, source, target, item.link_type, silent=silent, accesses=resolver.accesses
+        )
+        return _result(index, "created", link)
+    existing = links_repo.find_pair(session, source.id, target.id)
+    if existing is None or (
+        item.link_type is not None
+        and type_seen_from(LinkType(existing.link_type), viewer_is_source=existing.source_id == source.id)
+        != item.link_type
+    ):
+        raise NotFound("link_not_found", "no such link between these issues")
+    outcome = _result(index, "deleted", existing)
+    src, tgt = (source, target) if existing.source_id == source.id else (target, source)
+    links_service.delete_link(session, actor, existing, src, tgt, silent=silent)
+    return outcome
+
+
+def _result(index: int, status: str, link: IssueLink) -> dict[str, Any]:
+    return {
+        "index": index,
+        "status": status,
+        "link_id": link.id,
+        "source_id": link.source_id,
+        "target_id": link.target_id,
+        "link_type": link.link_type,
+    }
