@@ -1,0 +1,456 @@
+"""Issue-link throughput and latency of a real `issuegraph serve` process.
+
+For each database (SQLite in a temp file, PostgreSQL in a fresh database on
+127.0.0.1:5432 that is dropped afterwards) this seeds one project with --issues
+issues, one "hub" issue of which has 50 links, starts `issuegraph serve` on a free
+loopback port and, at concurrency 8 (one httpx client per thread), measures:
+
+  * link creates per second through the GitLab face (random distinct pairs, mostly
+    relates_to, one in ten blocks, oriented low -> high iid so no cycle is ever refused),
+  * list-links latency p50 / p99 for the hub issue,
+  * the same two figures through the SourceCraft face when it is mounted,
+  * the server's peak RSS (VmHWM of the server process and its children),
+  * SQL statements per create and per list (in-process, on the same database).
+
+It prints figures and asserts nothing (see bench/README.md for recorded results).
+
+    .venv/bin/python bench/links.py [--db sqlite|postgresql|both] [--workers N]
+                                    [--duration SECONDS] [--issues N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, event, text
+
+CONCURRENCY = 8
+HUB_LINKS = 50
+MAX_DEGREE = 80  # stays clear of the 100-links-per-issue limit
+TOKEN = "bench-admin-token-0123456789abcdef"
+PG_ADMIN_URL = os.environ.get("ISSUEGRAPH_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ROOT = Path(__file__).resolve().parents[1]
+SOURCECRAFT_ROUTES = ROOT / "src" / "issuegraph" / "api" / "sourcecraft" / "routes.py"
+GROUP, PROJECT = "bench", "links"
+
+
+# ---------------------------------------------------------------- databases
+
+
+@contextlib.contextmanager
+def sqlite_database() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="issuegraph-bench-") as tmp:
+        yield f"sqlite:///{tmp}/bench.db"
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    name = f"ig_bench_{os.getpid()}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+# ---------------------------------------------------------------- seeding (in-process, before the server)
+
+
+@dataclass
+class Seed:
+    project_id: int
+    issue_count: int
+    hub_iid: int = 1
+
+
+def use_database(url: str) -> None:
+    """Point this process's settings at `url` (the services read get_settings())."""
+    from issuegraph.config import get_settings
+
+    os.environ["ISSUEGRAPH_DATABASE_URL"] = url
+    os.environ["ISSUEGRAPH_ADMIN_TOKEN"] = TOKEN
+    os.environ.setdefault("ISSUEGRAPH_LOG_LEVEL", "warning")
+    get_settings.cache_clear()
+
+
+def seed(url: str, issue_count: int) -> Seed:
+    from issuegraph.accounts.service import authenticate, ensure_admin_token
+    from issuegraph.config import get_settings
+    from issuegraph.db import migrate
+    from issuegraph.db.engine import Database
+    from issuegraph.domain.links import LinkType
+    from issuegraph.issues import service as issues
+    from issuegraph.links import service as links
+    from issuegraph.projects import service as projects
+
+    use_database(url)
+    migrate.upgrade(url)
+    database = Database(get_settings())
+    try:
+        with database.session() as session:
+            ensure_admin_token(session, TOKEN)
+        with database.session() as session:
+            actor = authenticate(session, TOKEN)
+            group = projects.create_group(session, actor, name="Bench", path=GROUP)
+            project = projects.create_project(
+                session, actor, name=PROJECT, path=PROJECT, namespace_id=group.id
+            )
+            access = projects.resolve_project(session, actor, project.id)
+            made = [
+                issues.create_issue(session, access, issues.IssueFields(title=f"Bench issue {n}"))
+                for n in range(1, issue_count + 1)
+            ]
+            accesses = {project.id: access}
+            hub = made[0]
+            for other in made[1 : 1 + HUB_LINKS]:
+                links.create_link(session, actor, hub, other, LinkType.RELATED_TO, accesses=accesses)
+            return Seed(project_id=project.id, issue_count=issue_count)
+    finally:
+        database.dispose()
+
+
+def random_pairs(seed: Seed, count: int, rng: random.Random) -> list[tuple[int, int]]:
+    """Distinct unordered pairs of iids, hub excluded, no issue above MAX_DEGREE links."""
+    degree: Counter[int] = Counter(dict.fromkeys(range(2, 2 + HUB_LINKS), 1))
+    taken: set[tuple[int, int]] = set()
+    pairs: list[tuple[int, int]] = []
+    low, high = seed.hub_iid + 1, seed.issue_count
+    attempts = 0
+    while len(pairs) < count and attempts < count * 20:
+        attempts += 1
+        a, b = rng.randint(low, high), rng.randint(low, high)
+        key = (min(a, b), max(a, b))
+        if a == b or key in taken or degree[a] >= MAX_DEGREE or degree[b] >= MAX_DEGREE:
+            continue
+        taken.add(key)
+        degree[a] += 1
+        degree[b] += 1
+        pairs.append((a, b))
+    return pairs
+
+
+# ---------------------------------------------------------------- the server process
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_server(url: str, workers: int) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    exe = Path(sys.executable).with_name("issuegraph")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "issuegraph.cli"]
+    command += ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    env = dict(os.environ, ISSUEGRAPH_DATABASE_URL=url, ISSUEGRAPH_ADMIN_TOKEN=TOKEN)
+    env.setdefault("ISSUEGRAPH_LOG_LEVEL", "warning")
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield _wait_healthy(proc, log, port), proc.pid
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], log: Any, port: int) -> str:
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read().decode()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/-/health", timeout=1).status_code == 200:
+                return base
+        if time.monotonic() > deadline:
+            raise RuntimeError("server did not answer /-/health within 60 s")
+        time.sleep(0.1)
+
+
+def process_tree(pid: int) -> list[int]:
+    pids, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        pids.append(current)
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as fh:
+                    queue.extend(int(c) for c in fh.read().split())
+    return pids
+
+
+def peak_rss_mib(pid: int) -> tuple[float, float]:
+    """(sum, max) of VmHWM over the server process and its descendants, in MiB."""
+    peaks = []
+    for each in process_tree(pid):
+        with contextlib.suppress(OSError), open(f"/proc/{each}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+    return sum(peaks), max(peaks, default=0.0)
+
+
+# ---------------------------------------------------------------- load
+
+
+@dataclass
+class Run:
+    requests: int = 0
+    seconds: float = 0.0
+    statuses: Counter[int] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+
+Request = Callable[[httpx.Client], httpx.Response]
+
+
+def load(base: str, jobs: Iterator[Request], seconds: float, limit: int) -> Run:
+    """Run jobs from 8 threads until `seconds` pass, `limit` requests are sent or jobs run out."""
+    run, lock = Run(), threading.Lock()
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    deadline = time.perf_counter() + seconds
+
+    def worker() -> None:
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            while True:
+                with lock:
+                    job = next(jobs, None) if run.requests < limit else None
+                    if job is None or time.perf_counter() > deadline:
+                        return
+                    run.requests += 1
+                start = time.perf_counter()
+                response = job(client)
+                elapsed = time.perf_counter() - start
+                with lock:
+                    run.statuses[response.status_code] += 1
+                    run.latencies.append(elapsed)
+
+    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    run.seconds = time.perf_counter() - began
+    return run
+
+
+def link_kind(a: int, b: int, n: int) -> tuple[int, int, bool]:
+    """Every tenth pair is a `blocks` link from the lower to the higher iid (acyclic by construction)."""
+    blocks = n % 10 == 9
+    return (min(a, b), max(a, b), True) if blocks else (a, b, False)
+
+
+def gitlab_creates(seed: Seed, pairs: list[tuple[int, int]]) -> Iterator[Request]:
+    for n, (a, b) in enumerate(pairs):
+        src, tgt, blocks = link_kind(a, b, n)
+        body = {
+            "target_project_id": seed.project_id,
+            "target_issue_iid": tgt,
+            "link_type": "blocks" if blocks else "relates_to",
+        }
+        path = f"/api/v4/projects/{seed.project_id}/issues/{src}/links"
+        yield lambda client, path=path, body=body: client.post(path, json=body)
+
+
+def sourcecraft_creates(pairs: list[tuple[int, int]]) -> Iterator[Request]:
+    for n, (a, b) in enumerate(pairs):
+        src, tgt, blocks = link_kind(a, b, n)
+        body = {"target_issue_slug": str(tgt), "link_type": "blocks" if blocks else "related_to"}
+        path = f"/repos/{GROUP}/{PROJECT}/issues/{src}/issue_links"
+        yield lambda client, path=path, body=body: client.post(path, json=body)
+
+
+def repeat(request: Request) -> Iterator[Request]:
+    while True:
+        yield request
+
+
+def gitlab_list(seed: Seed) -> Request:
+    path = f"/api/v4/projects/{seed.project_id}/issues/{seed.hub_iid}/links"
+    return lambda client: client.get(path)
+
+
+def sourcecraft_list(seed: Seed) -> Request:
+    path = f"/repos/{GROUP}/{PROJECT}/issues/{seed.hub_iid}/issue_links"
+    return lambda client: client.get(path, params={"page_size": 100})
+
+
+def listed(response: httpx.Response) -> int:
+    body = response.json()
+    return len(body["links"] if isinstance(body, dict) else body)
+
+
+# ---------------------------------------------------------------- SQL statements per request (in-process)
+
+
+Call = tuple[str, str, dict[str, Any] | None]
+
+
+def statements_per_request(url: str, requests: dict[str, tuple[Call, Call]]) -> dict[str, int]:
+    """Send each (warm-up, measured) pair to the ASGI app in this process; count the measured SQL."""
+    from issuegraph.api.app import create_app
+    from issuegraph.config import get_settings
+
+    use_database(url)
+    app = create_app(get_settings())
+    engine = app.state.database.engine
+    counted: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        counted.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+
+    async def drive() -> dict[str, int]:
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        result = {}
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
+            for name, (warm, measured) in requests.items():
+                await client.request(warm[0], warm[1], json=warm[2])  # fills the statement caches
+                counted.clear()
+                response = await client.request(measured[0], measured[1], json=measured[2])
+                result[name] = len(counted) if response.status_code < 300 else -response.status_code
+        return result
+
+    try:
+        return asyncio.run(drive())
+    finally:
+        app.state.database.dispose()
+
+
+def counted_requests(
+    seed: Seed, spare: list[tuple[int, int]], sourcecraft: bool
+) -> dict[str, tuple[Call, Call]]:
+    project, hub = seed.project_id, seed.hub_iid
+
+    def gitlab_create(a: int, b: int) -> Call:
+        body = {"target_project_id": project, "target_issue_iid": b}
+        return ("POST", f"/api/v4/projects/{project}/issues/{a}/links", body)
+
+    def sourcecraft_create(a: int, b: int) -> Call:
+        return ("POST", f"/repos/{GROUP}/{PROJECT}/issues/{a}/issue_links", {"target_issue_slug": str(b)})
+
+    gitlab_list: Call = ("GET", f"/api/v4/projects/{project}/issues/{hub}/links", None)
+    requests = {
+        "gitlab create": (gitlab_create(*spare[0]), gitlab_create(*spare[1])),
+        "gitlab list": (gitlab_list, gitlab_list),
+    }
+    if sourcecraft:
+        sc_list: Call = ("GET", f"/repos/{GROUP}/{PROJECT}/issues/{hub}/issue_links?page_size=100", None)
+        requests["sourcecraft create"] = (sourcecraft_create(*spare[2]), sourcecraft_create(*spare[3]))
+        requests["sourcecraft list"] = (sc_list, sc_list)
+    return requests
+
+
+# ---------------------------------------------------------------- one database
+
+
+def bench_database(kind: str, args: argparse.Namespace) -> None:
+    database = sqlite_database() if kind == "sqlite" else postgres_database()
+    with database as url:
+        began = time.perf_counter()
+        seed_info = seed(url, args.issues)
+        print(f"\n== {kind}: seeded {args.issues} issues in {time.perf_counter() - began:.1f} s")
+        rng = random.Random(20261123)
+        budget = int(args.duration * 3000)  # more pairs than any face can use in --duration
+        pairs = random_pairs(seed_info, budget * 2 + 4, rng)
+        faces = [("gitlab", gitlab_creates(seed_info, pairs[:budget]), gitlab_list(seed_info))]
+        if SOURCECRAFT_ROUTES.exists():
+            faces.append(("sourcecraft", sourcecraft_creates(pairs[budget:-4]), sourcecraft_list(seed_info)))
+        with running_server(url, args.workers) as (base, pid):
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            for face, creates, list_request in faces:
+                with httpx.Client(base_url=base, headers=headers) as client:
+                    first = list_request(client)
+                    if first.status_code != 200:
+                        print(f"  {face}: list answered {first.status_code}: {first.text[:200]}")
+                        continue
+                    count = listed(first)
+                create = load(base, creates, args.duration, limit=10**9)
+                load(base, repeat(list_request), 1.0, limit=200)  # warm-up
+                lists = load(base, repeat(list_request), args.duration, limit=10**9)
+                created = create.statuses.get(201, 0)
+                print(
+                    f"  {face:<11} creates: {created / create.seconds:7.1f}/s "
+                    f"({created} created in {create.seconds:.1f} s; statuses {dict(create.statuses)}; "
+                    f"p50 {create.pct(0.5):.1f} ms, p99 {create.pct(0.99):.1f} ms)"
+                )
+                print(
+                    f"  {face:<11} list ({count} links): p50 {lists.pct(0.5):.1f} ms, "
+                    f"p99 {lists.pct(0.99):.1f} ms, {lists.rate:.0f} lists/s "
+                    f"(statuses {dict(lists.statuses)})"
+                )
+            if not SOURCECRAFT_ROUTES.exists():
+                print(
+                    "  sourcecraft: not measured, src/issuegraph/api/sourcecraft/routes.py does not exist yet"
+                )
+            total, largest = peak_rss_mib(pid)
+            print(f"  peak RSS: {total:.0f} MiB (server and children; largest process {largest:.0f} MiB)")
+        requests = counted_requests(seed_info, pairs[-4:], SOURCECRAFT_ROUTES.exists())
+        counts = statements_per_request(url, requests)
+        print("  SQL statements per request: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (default 1)")
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds per measured phase (default 10)"
+    )
+    parser.add_argument("--issues", type=int, default=2000, help="issues to seed (default 2000)")
+    args = parser.parse_args()
+    if args.issues < HUB_LINKS + 10:
+        parser.error(f"--issues must be at least {HUB_LINKS + 10}")
+    print(
+        f"issuegraph link benchmark: {args.issues} issues, concurrency {CONCURRENCY}, "
+        f"{args.workers} worker(s), {args.duration:g} s per phase, {os.cpu_count()} CPUs"
+    )
+    for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
+        bench_database(kind, args)
+
+
+if __name__ == "__main__":
+    main()
