@@ -132,9 +132,11 @@ class GraphWorld:
             return f"{API}/projects/{ref}/issues/{project.iid}{suffix}"
         return f"{API}/projects/{ref}{suffix}"
 
-    def get(self, path: str, who: Any = None, expect: int = 200, **params: Any) -> Any:
+    def get(self, path: str, who: Any = None, expect: int = 200, raw: bool = False, **params: Any) -> Any:
         response = self.client.get(path, headers=(who or self.admin).headers, params=params)
         assert response.status_code == expect, response.text
+        if raw:
+            return response
         return (
             response.json()
             if response.headers.get("content-type", "").startswith("application/json")

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
@@ -28,6 +28,7 @@ from issuegraph.domain.errors import DomainError, Invalid, NotFound
 from issuegraph.domain.links import LinkType, type_seen_from
 from issuegraph.graph import repository as repo
 from issuegraph.graph.repository import Node
+from issuegraph.issues import repository as issues_repo
 from issuegraph.issues import service as issues_service
 from issuegraph.links import repository as links_repo
 from issuegraph.links import service as links_service
@@ -542,25 +543,74 @@ class BulkItem:
 
 @dataclass
 class _Resolver:
+    """Resolves bulk locators with a fixed number of queries per project, not per item.
+
+    Same answers as ``issues.service.resolve_issue``: an issue the caller cannot read,
+    or in a project it cannot read, is NotFound.
+    """
+
     session: Session
     actor: Actor
     projects: dict[str, ProjectAccess] = field(default_factory=dict)
     accesses: dict[int, ProjectAccess] = field(default_factory=dict)
+    by_id: dict[int, Issue] = field(default_factory=dict)
+    by_iid: dict[tuple[int, int], Issue] = field(default_factory=dict)
+
+    def prefetch(self, items: Sequence[BulkItem]) -> None:
+        locators = [loc for item in items for loc in (item.source, item.target)]
+        ids = {loc.id for loc in locators if loc.id is not None}
+        if ids:
+            self.by_id.update(issues_repo.by_ids(self.session, ids))
+        wanted: dict[str, set[int]] = defaultdict(set)
+        for loc in locators:
+            if loc.id is None and loc.project is not None and loc.iid is not None:
+                wanted[str(loc.project).lower()].add(loc.iid)
+        for key, iids in wanted.items():
+            try:
+                access = self._project(key)
+            except DomainError:
+                continue  # reported by the item itself
+            for issue in self.session.scalars(
+                select(Issue).where(Issue.project_id == access.project.id, Issue.iid.in_(sorted(iids)))
+            ):
+                self.by_iid[(issue.project_id, issue.iid)] = issue
+        missing = {i.project_id for i in self.by_id.values()} - self.accesses.keys()
+        if missing:
+            self.accesses.update(access_by_project_ids(self.session, self.actor, missing))
+
+    def _project(self, key: str) -> ProjectAccess:
+        cached = self.projects.get(key)
+        if cached is None:
+            cached = resolve_project(self.session, self.actor, key)
+            self.projects[key] = cached
+            self.accesses.setdefault(cached.project.id, cached)
+        return cached
 
     def issue(self, where: Locator) -> Issue:
         if where.id is not None:
-            issue, access = issues_service.resolve_issue_by_id(self.session, self.actor, where.id)
-            self.accesses.setdefault(access.project.id, access)
-            return issue
+            found = self.by_id.get(where.id)
+            access = self.accesses.get(found.project_id) if found is not None else None
+            if found is None or access is None or not self._readable(access, found):
+                raise NotFound("issue_not_found", "404 Not found")
+            return found
         if where.project is None or where.iid is None:
             raise Invalid("invalid_locator", "give an issue id, or a project and an iid")
-        key = str(where.project).lower()
-        cached = self.projects.get(key)
-        if cached is None:
-            cached = resolve_project(self.session, self.actor, where.project)
-            self.projects[key] = cached
-            self.accesses.setdefault(cached.project.id, cached)
-        return issues_service.resolve_issue(self.session, cached, where.iid)
+        access = self._project(str(where.project).lower())
+        found = self.by_iid.get((access.project.id, where.iid))
+        if found is None:
+            return issues_service.resolve_issue(self.session, access, where.iid)
+        if not self._readable(access, found):
+            raise NotFound("issue_not_found", "404 Not found")
+        return found
+
+    def _readable(self, access: ProjectAccess, issue: Issue) -> bool:
+        if not access.can_read:
+            return False
+        if not issue.confidential or access.can_read_confidential:
+            return True
+        return access.can_read_issue(
+            issue, issues_repo.assignee_ids(self.session, [issue.id]).get(issue.id, [])
+        )
 
 
 def bulk_links(
@@ -581,6 +631,7 @@ def bulk_links(
             "bulk_too_large", f"at most {MAX_BULK} operations per request", details={"field": "operations"}
         )
     resolver = _Resolver(session, actor)
+    resolver.prefetch(items)
     results: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     outer = session.begin_nested()
