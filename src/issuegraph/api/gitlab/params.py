@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from fastapi import Request
 
@@ -28,8 +28,18 @@ async def read_params(request: Request) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise Invalid("invalid_json", "The request body must be a JSON object")
         params.update(data)
-    elif "application/x-www-form-urlencoded" in ctype or "multipart/form-data" in ctype:
-        form = await request.form()
+    elif "application/x-www-form-urlencoded" in ctype:
+        # Parsed with the standard library: Starlette's request.form() needs python-multipart.
+        form_values: dict[str, list[str]] = {}
+        for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+            form_values.setdefault(key, []).append(value)
+        for key, values in form_values.items():
+            params[key] = values if key.endswith("[]") or len(values) > 1 else values[0]
+    elif "multipart/form-data" in ctype:
+        try:
+            form = await request.form()
+        except AssertionError as exc:  # python-multipart is not installed
+            raise Invalid("unsupported_body", "multipart bodies are not supported") from exc
         for key in form:
             values = form.getlist(key)
             params[key] = values if key.endswith("[]") or len(values) > 1 else values[0]
