@@ -297,24 +297,45 @@ def walk(
 
 
 def tree_rows(session: Session, root: int, *, max_depth: int) -> list[tuple[Node, int, int]]:
-    """The descendants of ``root`` as (node, parent id, depth), parents before children."""
-    seed = select(
-        L.c.target_id.label("node"),
-        L.c.source_id.label("parent"),
-        literal_column("1", Integer).label("depth"),
-    ).where(L.c.source_id == root, L.c.link_type == PARENT_OF)
+    """The descendants of ``root`` as (node, parent id, depth), by depth then id.
+
+    ``UNION ALL`` is exact here: an issue has at most one parent (a unique index), so a
+    hierarchy has no diamonds, and the depth cap bounds even corrupt (cyclic) data.
+    """
+    one = literal_column("1", Integer)
+    seed = select(L.c.target_id.label("node"), L.c.source_id.label("parent"), one.label("depth")).where(
+        L.c.source_id == root, L.c.link_type == PARENT_OF
+    )
     cte = seed.cte("graph_tree", recursive=True)
-    cte = cte.union(
-        select(L.c.target_id, L.c.source_id, (cte.c.depth + literal_column("1", Integer)).label("depth"))
+    cte = cte.union_all(
+        select(L.c.target_id, L.c.source_id, (cte.c.depth + one).label("depth"))
         .select_from(L.join(cte, L.c.source_id == cte.c.node))
         .where(L.c.link_type == PARENT_OF, cte.c.depth < max_depth)
     )
+    columns = [c for c in NODE_COLUMNS if c is not P.c.full_path]
     query = (
-        select(cte.c.parent, cte.c.depth, *NODE_COLUMNS)
-        .select_from(cte.join(I, I.c.id == cte.c.node).join(P, P.c.id == I.c.project_id))
+        select(cte.c.parent, cte.c.depth, *columns)
+        .select_from(cte.join(I, I.c.id == cte.c.node))
         .order_by(cte.c.depth, I.c.id)
     )
-    return [(_node(row, 2), int(row[0]), int(row[1])) for row in session.execute(query)]
+    rows = session.execute(query).all()
+    paths = _project_paths(session, {row[3] for row in rows})
+    return [
+        (
+            Node(row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]), row[9], paths[row[3]]),
+            row[0],
+            row[1],
+        )
+        for row in rows
+    ]
+
+
+def _project_paths(session: Session, ids: Collection[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {
+        int(i): p for i, p in session.execute(select(P.c.id, P.c.full_path).where(P.c.id.in_(sorted(ids))))
+    }
 
 
 # ---------------------------------------------------------------- ready / blocked pages
