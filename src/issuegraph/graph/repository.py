@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Integer,
     Select,
@@ -25,7 +24,6 @@ from sqlalchemy import (
     case,
     false,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -249,24 +247,29 @@ def walk(
     closed issues are neither results nor steps. Returns one row per (node, neighbour
     one step closer to ``start`` on a shortest path), so every shortest path can be
     rebuilt from the result. ``start`` itself is never a result.
+
+    Two statements: the recursive walk (one row per node and distance, then the
+    shortest distance per node, joined to the issue), and the links into the nodes
+    found, read through the same index the walk used; the neighbours one step closer
+    are picked from those in Python. Both cost what the walk costs.
     """
     near, far = (L.c.target_id, L.c.source_id) if upward else (L.c.source_id, L.c.target_id)
+    one = literal_column("1", Integer)
 
     def hop(source: Any) -> Any:
-        joined = source
-        if open_only:
-            far_issue = I.alias("graph_far")
-            joined = joined.join(far_issue, and_(far_issue.c.id == far, far_issue.c.state == OPENED))
-        return joined
+        if not open_only:
+            return source
+        far_issue = I.alias("graph_far")
+        return source.join(far_issue, and_(far_issue.c.id == far, far_issue.c.state == OPENED))
 
     seed = (
-        select(far.label("node"), literal_column("1", Integer).label("depth"))
+        select(far.label("node"), one.label("depth"))
         .select_from(hop(L))
         .where(near == start, L.c.link_type == link_type)
     )
     cte = seed.cte("graph_walk", recursive=True)
     step = (
-        select(far, (cte.c.depth + literal_column("1", Integer)).label("depth"))
+        select(far, (cte.c.depth + one).label("depth"))
         .select_from(hop(L.join(cte, near == cte.c.node)))
         .where(L.c.link_type == link_type, cte.c.depth < max_depth)
     )
@@ -275,25 +278,23 @@ def walk(
         select(cte.c.node, func.min(cte.c.depth).label("depth"))
         .where(cte.c.node != start)
         .group_by(cte.c.node)
-        .cte("graph_found")
+        .subquery("graph_found")
     )
-    closer = found.alias("graph_closer")
-    one = literal_column("1", Integer)
-    # Depth 1: reached straight from the start.
-    first = (
-        select(found.c.depth, literal(start, BigInteger).label("via"), *NODE_COLUMNS)
-        .select_from(found.join(I, I.c.id == found.c.node).join(P, P.c.id == I.c.project_id))
-        .where(found.c.depth == one)
-    )
-    # Deeper: the links the walk itself followed, from a node at depth d to one at d + 1.
-    deeper = select(found.c.depth, closer.c.node.label("via"), *NODE_COLUMNS).select_from(
-        closer.join(L, and_(near == closer.c.node, L.c.link_type == link_type))
-        .join(found, and_(found.c.node == far, found.c.depth == closer.c.depth + one))
-        .join(I, I.c.id == found.c.node)
-        .join(P, P.c.id == I.c.project_id)
-    )
-    rows = session.execute(first.union_all(deeper))
-    return [Step(_node(row, 2), int(row[0]), int(row[1])) for row in rows]
+    rows = session.execute(
+        select(found.c.depth, *NODE_COLUMNS).select_from(
+            found.join(I, I.c.id == found.c.node).join(P, P.c.id == I.c.project_id)
+        )
+    ).all()
+    depth = {int(row[1]): int(row[0]) for row in rows}
+    depth[start] = 0
+    steps: list[Step] = []
+    nodes = {int(row[1]): _node(row, 1) for row in rows}
+    for chunk in _chunks([start, *(n for n in depth if n != start and depth[n] < max_depth)]):
+        for a, b in session.execute(select(near, far).where(near.in_(chunk), L.c.link_type == link_type)):
+            d = depth.get(b)
+            if d is not None and b != start and d == depth[a] + 1:
+                steps.append(Step(nodes[b], d, int(a)))
+    return steps
 
 
 def tree_rows(session: Session, root: int, *, max_depth: int) -> list[tuple[Node, int, int]]:
