@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, ScalarSelect, String, and_, cast, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from issuegraph.db.models import GroupMember, Namespace, Project, ProjectMember
@@ -14,15 +14,18 @@ def ancestor_ids(namespace: Namespace) -> list[int]:
     return [int(x) for x in namespace.traversal_ids.split("/") if x]
 
 
+def ref_condition(ref: str | int) -> ColumnElement[bool]:
+    """SQL condition: the project is the one named by a numeric id or a full path."""
+    key = str(ref)
+    if key.isdigit():
+        return Project.id == int(key)
+    return func.lower(Project.full_path) == key.lower()
+
+
 def project_with_namespace(session: Session, ref: str | int) -> tuple[Project, Namespace] | None:
     """Find a project by numeric id or full path."""
     query = select(Project, Namespace).join(Namespace, Namespace.id == Project.namespace_id)
-    key = str(ref)
-    if key.isdigit():
-        query = query.where(Project.id == int(key))
-    else:
-        query = query.where(func.lower(Project.full_path) == key.lower())
-    row = session.execute(query).first()
+    row = session.execute(query.where(ref_condition(ref))).first()
     return (row[0], row[1]) if row else None
 
 
@@ -45,44 +48,59 @@ def namespace_by_ref(session: Session, ref: str | int) -> Namespace | None:
     return session.scalar(select(Namespace).where(func.lower(Namespace.full_path) == key.lower()))
 
 
+def _level_columns(user_id: int) -> tuple[ScalarSelect[int], ScalarSelect[int]]:
+    """Correlated to Project and Namespace: the user's direct level, and the best through a group."""
+    direct = (
+        select(func.max(ProjectMember.access_level))
+        .where(ProjectMember.project_id == Project.id, ProjectMember.user_id == user_id)
+        .scalar_subquery()
+    )
+    # traversal_ids is "1/5/9": group 5 is an ancestor because "/1/5/9/" contains "/5/".
+    through_group = (
+        select(func.max(GroupMember.access_level))
+        .where(
+            GroupMember.user_id == user_id,
+            ("/" + Namespace.traversal_ids + "/").like("%/" + cast(GroupMember.namespace_id, String) + "/%"),
+        )
+        .scalar_subquery()
+    )
+    return direct, through_group
+
+
+def _level(namespace: Namespace, user_id: int, direct: int | None, through_group: int | None) -> int:
+    if namespace.kind == "user" and namespace.owner_id == user_id:
+        return 50
+    return max(direct or 0, through_group or 0)
+
+
+def projects_with_levels(
+    session: Session, user_id: int | None, condition: ColumnElement[bool]
+) -> list[tuple[Project, Namespace, int]]:
+    """Projects matching `condition`, each with its namespace and the user's access level (one query)."""
+    query = select(Project, Namespace).join(Namespace, Namespace.id == Project.namespace_id).where(condition)
+    if user_id is None:
+        return [(p, ns, 0) for p, ns in session.execute(query)]
+    direct, through_group = _level_columns(user_id)
+    rows = session.execute(query.add_columns(direct, through_group))
+    return [(p, ns, _level(ns, user_id, d, g)) for p, ns, d, g in rows]
+
+
 def access_levels(
     session: Session, user_id: int, projects: Iterable[tuple[Project, Namespace]]
 ) -> dict[int, int]:
     """Highest access level of a user in each project (direct or through any ancestor group)."""
-    pairs = list(projects)
+    pairs = {p.id: ns for p, ns in projects}
     if not pairs:
         return {}
-    project_ids = {p.id for p, _ in pairs}
-    ns_ids: set[int] = set()
-    for _, ns in pairs:
-        ns_ids.update(ancestor_ids(ns))
-    direct = dict(
-        session.execute(
-            select(ProjectMember.project_id, ProjectMember.access_level).where(
-                ProjectMember.user_id == user_id, ProjectMember.project_id.in_(project_ids)
-            )
-        )
-        .all()
+    direct, through_group = _level_columns(user_id)
+    rows = session.execute(
+        select(Project.id, direct, through_group)
+        .join(Namespace, Namespace.id == Project.namespace_id)
+        .where(Project.id.in_(pairs))
     )
-    group_levels: dict[int, int] = {}
-    if ns_ids:
-        group_levels = dict(
-            session.execute(
-                select(GroupMember.namespace_id, GroupMember.access_level).where(
-                    GroupMember.user_id == user_id, GroupMember.namespace_id.in_(ns_ids)
-                )
-            )
-            .all()
-        )
-    levels: dict[int, int] = {}
-    for project, ns in pairs:
-        level = direct.get(project.id, 0)
-        for nid in ancestor_ids(ns):
-            level = max(level, group_levels.get(nid, 0))
-        if ns.kind == "user" and ns.owner_id == user_id:
-            level = 50
-        levels[project.id] = level
-    return levels
+    levels = {pid: _level(pairs[pid], user_id, d, g) for pid, d, g in rows}
+    # A project gone from the database meanwhile keeps only the owner rule.
+    return {pid: levels.get(pid, _level(ns, user_id, None, None)) for pid, ns in pairs.items()}
 
 
 def group_access_level(session: Session, user_id: int, namespace: Namespace) -> int:

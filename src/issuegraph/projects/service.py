@@ -7,9 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from issuegraph.accounts import repository as accounts_repo
 from issuegraph.accounts.service import Actor
@@ -90,19 +90,62 @@ def access_for(
     return {p.id: ProjectAccess(p, ns, levels.get(p.id, 0), actor) for p, ns in pairs}
 
 
+# Projects resolved in this session (one request), per actor and project id, so that a
+# request naming the same project twice (a link inside one project) looks it up once. Any
+# write in the session forgets them (see _forget_accesses), so they never outlive a change.
+_ACCESS_MEMO = "issuegraph.project_accesses"
+
+
+def _memo(session: Session, actor: Actor) -> dict[int, ProjectAccess]:
+    memo: dict[Actor, dict[int, ProjectAccess]] = session.info.setdefault(_ACCESS_MEMO, {})
+    return memo.setdefault(actor, {})
+
+
+def _load_accesses(session: Session, actor: Actor, condition: Any) -> list[ProjectAccess]:
+    memo = _memo(session, actor)
+    found = [
+        ProjectAccess(p, ns, level, actor)
+        for p, ns, level in repo.projects_with_levels(session, actor.user_id, condition)
+    ]
+    memo.update((access.project.id, access) for access in found)
+    return found
+
+
 def resolve_project(session: Session, actor: Actor, ref: str | int) -> ProjectAccess:
     """A project the caller can read, or NotFound (missing and unreadable look the same)."""
-    found = repo.project_with_namespace(session, ref)
-    if found is None:
-        raise NotFound("project_not_found", "404 Project Not Found")
-    access = access_for(session, actor, [found])[found[0].id]
-    if not access.can_read:
+    key = str(ref)
+    memo = _memo(session, actor)
+    if key.isdigit():
+        access = memo.get(int(key))
+    else:
+        access = next((a for a in memo.values() if a.project.full_path.lower() == key.lower()), None)
+    if access is None:
+        found = _load_accesses(session, actor, repo.ref_condition(ref))
+        access = found[0] if found else None
+    if access is None or not access.can_read:
         raise NotFound("project_not_found", "404 Project Not Found")
     return access
 
 
 def access_by_project_ids(session: Session, actor: Actor, ids: Iterable[int]) -> dict[int, ProjectAccess]:
-    return access_for(session, actor, repo.projects_with_namespaces(session, ids).values())
+    """One query whatever the ids (lists must not cost more when their issues span projects)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {a.project.id: a for a in _load_accesses(session, actor, Project.id.in_(wanted))}
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_accesses(session: Session, *_: Any) -> None:
+    session.info.pop(_ACCESS_MEMO, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_accesses_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info.pop(_ACCESS_MEMO, None)
 
 
 # ---------------------------------------------------------------- groups
