@@ -44,16 +44,17 @@ def _url_with(request: Request, **changes: Any) -> str:
 
 def offset_headers(request: Request, page: Page, total: int) -> dict[str, str]:
     total_pages = max((total + page.per_page - 1) // page.per_page, 1)
+    has_prev = 1 < page.page <= total_pages  # Kaminari: no previous page when out of range
     headers = {
         "X-Page": str(page.page),
         "X-Per-Page": str(page.per_page),
         "X-Total": str(total),
         "X-Total-Pages": str(total_pages),
         "X-Next-Page": str(page.page + 1) if page.page < total_pages else "",
-        "X-Prev-Page": str(page.page - 1) if page.page > 1 and page.page <= total_pages + 1 else "",
+        "X-Prev-Page": str(page.page - 1) if has_prev else "",
     }
     links = []
-    if page.page > 1:
+    if has_prev:
         links.append(f'<{_url_with(request, page=page.page - 1, per_page=page.per_page)}>; rel="prev"')
     if page.page < total_pages:
         links.append(f'<{_url_with(request, page=page.page + 1, per_page=page.per_page)}>; rel="next"')

@@ -63,7 +63,7 @@ def list_users(
     actor: Actor = Depends(get_actor),
     session: Session = Depends(get_session),
 ) -> Response:
-    actor.require_user()
+    actor.require_admin()  # issuegraph lists users to administrators only (issue 2)
     page = page_of(params)
     rows, total = accounts_repo.list_users(
         session,
