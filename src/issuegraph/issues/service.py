@@ -630,3 +630,84 @@ def create_milestone(
     session.add(milestone)
     session.flush()
     return milestone
+
+
+def label_query(access: ProjectAccess) -> Select[Label]:
+    """The project's labels, unordered (the face pages them)."""
+    return select(Label).where(Label.project_id == access.project.id)
+
+
+def milestone_query(access: ProjectAccess) -> Select[Milestone]:
+    """The project's milestones, unordered (the face pages them)."""
+    return select(Milestone).where(Milestone.project_id == access.project.id)
+
+
+def resolve_labels(
+    session: Session, access: ProjectAccess, *, ids: list[int] | None = None, names: list[str] | None = None
+) -> list[Label]:
+    """Existing labels of the project, named by id or by name; NotFound if any is missing.
+
+    Unlike GitLab's `labels=` (which creates unknown names), a face that addresses labels
+    as resources must not invent them.
+    """
+    wanted_ids, wanted_names = set(ids or []), set(names or [])
+    found: dict[int, Label] = {}
+    if wanted_ids:
+        found.update(
+            (label.id, label)
+            for label in session.scalars(
+                select(Label).where(Label.project_id == access.project.id, Label.id.in_(wanted_ids))
+            )
+        )
+    by_name = repo.labels_by_names(session, access.project.id, wanted_names)
+    found.update((label.id, label) for label in by_name.values())
+    if wanted_ids - found.keys() or wanted_names - by_name.keys():
+        raise NotFound("label_not_found", "404 Label Not Found")
+    return sorted(found.values(), key=lambda label: label.name)
+
+
+def resolve_milestone(
+    session: Session, access: ProjectAccess, *, milestone_id: int | None = None, title: str | None = None
+) -> Milestone:
+    """A milestone of the project, by id or by title; NotFound otherwise."""
+    query = milestone_query(access)
+    query = query.where(Milestone.id == milestone_id) if milestone_id is not None else query
+    query = query.where(Milestone.title == title) if title is not None else query
+    milestone = session.scalar(query) if (milestone_id is not None or title is not None) else None
+    if milestone is None:
+        raise NotFound("milestone_not_found", "404 Milestone Not Found")
+    return milestone
+
+
+def issue_labels(session: Session, issue: Issue) -> list[Label]:
+    return list(
+        session.scalars(
+            select(Label)
+            .join(IssueLabel, IssueLabel.label_id == Label.id)
+            .where(IssueLabel.issue_id == issue.id)
+            .order_by(Label.name, Label.id)
+        )
+    )
+
+
+def change_labels(
+    session: Session,
+    access: ProjectAccess,
+    issue: Issue,
+    labels: list[Label],
+    *,
+    mode: str,
+    silent: bool = False,
+) -> list[Label]:
+    """Add, remove or replace an issue's labels; returns the resulting set.
+
+    Goes through `update_issue`, so permission, `updated_by` and the outbox row are those of
+    any other edit.
+    """
+    if mode not in ("add", "remove", "replace"):
+        raise ValueError(mode)
+    current = {label.id for label in issue_labels(session, issue)}
+    given = {label.id for label in labels}
+    result = {"add": current | given, "remove": current - given, "replace": given}[mode]
+    update_issue(session, access, issue, IssueFields(label_ids=sorted(result)), silent=silent)
+    return issue_labels(session, issue)

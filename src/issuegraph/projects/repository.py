@@ -48,6 +48,11 @@ def namespace_by_ref(session: Session, ref: str | int) -> Namespace | None:
     return session.scalar(select(Namespace).where(func.lower(Namespace.full_path) == key.lower()))
 
 
+def namespace_by_full_path(session: Session, full_path: str) -> Namespace | None:
+    """Find a namespace by its full path only: a numeric path is a path, never an id."""
+    return session.scalar(select(Namespace).where(func.lower(Namespace.full_path) == full_path.lower()))
+
+
 def _level_columns(user_id: int) -> tuple[ScalarSelect[int], ScalarSelect[int]]:
     """Correlated to Project and Namespace: the user's direct level, and the best through a group."""
     direct = (

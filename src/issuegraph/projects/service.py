@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import Select, delete, event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -238,6 +238,14 @@ def resolve_group(session: Session, actor: Actor, ref: str | int) -> Namespace:
     return group
 
 
+def resolve_group_by_path(session: Session, actor: Actor, full_path: str) -> Namespace:
+    """A group the caller can read, by full path (for faces whose paths never carry ids)."""
+    group = repo.namespace_by_full_path(session, full_path)
+    if group is None or group.kind != "group" or not can_read_group(session, actor, group):
+        raise NotFound("group_not_found", "404 Group Not Found")
+    return group
+
+
 def list_groups(
     session: Session, actor: Actor, *, search: str | None, offset: int, limit: int
 ) -> tuple[Sequence[Namespace], int]:
@@ -369,6 +377,16 @@ def list_projects(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(query.order_by(*ordering).offset(offset).limit(limit)).tuples().all()
     return rows, total
+
+
+def namespace_projects_query(actor: Actor, namespace: Namespace) -> Select[Project, Namespace]:
+    """The projects directly in a namespace that the caller can read, unordered (the face pages it)."""
+    return (
+        select(Project, Namespace)
+        .join(Namespace, Namespace.id == Project.namespace_id)
+        .where(Project.namespace_id == namespace.id)
+        .where(repo.visible_projects_clause(actor.user_id, actor.is_admin))
+    )
 
 
 def _member_namespaces(user_id: int) -> Any:

@@ -1,0 +1,1 @@
+"""The SourceCraft REST face, served at the root (spec: shared/spec/sourcecraft-issue-links.md)."""

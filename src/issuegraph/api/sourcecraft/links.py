@@ -1,0 +1,88 @@
+"""Issue links (spec §4, §7): list and create in both addressing forms, delete by id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from issuegraph.accounts import repository as accounts_repo
+from issuegraph.accounts.service import Actor
+from issuegraph.api.responses import json_response
+from issuegraph.api.sourcecraft import lookups
+from issuegraph.api.sourcecraft import serializers as ser
+from issuegraph.api.sourcecraft.dependencies import (
+    DB,
+    ISSUE,
+    ISSUE_ID,
+    Authenticated,
+    Silent,
+    json_body,
+    page,
+    path_issue,
+)
+from issuegraph.api.sourcecraft.pagination import PageRequest, keyset_list
+from issuegraph.api.sourcecraft.params import id_of
+from issuegraph.api.sourcecraft.schemas import CreateLinkBody
+from issuegraph.db.models import Issue
+from issuegraph.domain.links import LinkType
+from issuegraph.links import service as links
+from issuegraph.links.service import SeenLink
+from issuegraph.projects.service import ProjectAccess
+
+router = APIRouter()
+
+LINK_SORT: dict[str, Any] = {"created_at": "datetime", "updated_at": "datetime", "id": "int"}
+
+
+@router.get(ISSUE + "/issue_links")
+@router.get(ISSUE_ID + "/issue_links")
+def list_issue_links(
+    actor: Actor = Authenticated,
+    page_request: PageRequest = Depends(page(LINK_SORT)),
+    path: tuple[Issue, ProjectAccess] = Depends(path_issue),
+    session: Session = DB,
+) -> Response:
+    issue, _ = path
+    seen = links.list_links(session, actor, issue)
+    items, token = keyset_list(
+        seen, page_request, lambda s: [getattr(s.link, k.field) for k in page_request.sort]
+    )
+    authors = accounts_repo.users_by_id(session, [s.link.author_id for s in items if s.link.author_id])
+    return json_response(ser.envelope("links", [_seen(s, issue, authors) for s in items], token))
+
+
+def _seen(s: SeenLink, issue: Issue, authors: dict[int, Any]) -> dict[str, Any]:
+    return ser.link(s.link, issue, s.other, s.link_type, authors.get(s.link.author_id or 0))
+
+
+@router.post(ISSUE + "/issue_links", status_code=201)
+@router.post(ISSUE_ID + "/issue_links", status_code=201)
+def create_issue_link(
+    actor: Actor = Authenticated,
+    silent: bool = Silent,
+    body: CreateLinkBody = Depends(json_body(CreateLinkBody)),
+    path: tuple[Issue, ProjectAccess] = Depends(path_issue),
+    session: Session = DB,
+) -> Response:
+    issue, access = path
+    by, value = body.target()
+    if by == "id":
+        target, target_access = lookups.issue_by_id(session, actor, value)
+    else:
+        target, target_access = lookups.issue_in_repo(session, access, value), access
+    link_type = body.link_type or LinkType.RELATED_TO
+    accesses = {access.project.id: access, target_access.project.id: target_access}
+    row = links.create_link(session, actor, issue, target, link_type, silent=silent, accesses=accesses)
+    return json_response(ser.link(row, issue, target, link_type, actor.user), 201)
+
+
+@router.delete("/issue_links/id:{issue_link_id}", status_code=204)
+def delete_issue_link(
+    issue_link_id: str, actor: Actor = Authenticated, silent: bool = Silent, session: Session = DB
+) -> Response:
+    row, source, target = links.resolve_link_by_id(session, actor, id_of(issue_link_id, "link"))
+    links.delete_link(session, actor, row, source, target, silent=silent)
+    return Response(status_code=204)
