@@ -712,10 +712,19 @@ def test_case_a19_python_gitlab_round_trip(python_gitlab, world):
     assert issue.links.list() == []
 
 
-@pytest.fixture
-def parent_of_link(client, factory, world) -> dict[str, Any]:
-    """issue parent_of target_issue, created through the GitLab face."""
-    return factory.link(world.issue, world.target_issue, "parent_of")
+@pytest.fixture(params=["gitlab", "sourcecraft"])
+def parent_of_link(request, client, factory, world) -> int:
+    """issue parent_of target_issue, created through either face; returns the link id."""
+    if request.param == "gitlab":
+        return int(factory.link(world.issue, world.target_issue, "parent_of")["id"])
+    pytest.importorskip("issuegraph.api.sourcecraft.routes", reason="the SourceCraft face is not there yet")
+    response = client.post(
+        f"/repos/{world.project['path_with_namespace']}/issues/{world.issue['iid']}/issue_links",
+        headers=world.guest_user.bearer,
+        json={"target_issue_slug": str(world.target_issue["iid"]), "link_type": "parent_of"},
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
 
 
 def _assert_parent_of_seen_here(client, world, link_id: int) -> None:
@@ -735,7 +744,7 @@ def _assert_parent_of_seen_here(client, world, link_id: int) -> None:
 
 def test_case_a20_parent_of_seen_on_gitlab_face(client, world, parent_of_link):
     """parent_of from the parent, subissue_of from the child; a GitLab POST on the pair is 409."""
-    _assert_parent_of_seen_here(client, world, parent_of_link["id"])
+    _assert_parent_of_seen_here(client, world, parent_of_link)
 
 
 # ---------------------------------------------------------------- further rules of §2, §3 and §6
