@@ -499,8 +499,11 @@ def test_case_a07_hundred_links_limit_gets_422(client, world, database, full_sid
         assert response.status_code == 201, response.text  # the 100th link is allowed
     else:
         _fill_links(database, world.project["id"], full["id"], 1)
+    link_type = "relates_to" if full is world.issue else "is_blocked_by"  # the message names the API target
     response = client.post(
-        world.links_url(), headers=world.guest_user.headers, json=world.target(world.target_issue)
+        world.links_url(),
+        headers=world.guest_user.headers,
+        json=world.target(world.target_issue, link_type=link_type),
     )
     assert response.status_code == 422
     assert response.json() == {"message": f"#{world.target_issue['iid']} {LIMIT_MESSAGE}"}
@@ -934,3 +937,40 @@ def test_blocking_issues_count(client, factory, world):
         f"/api/v4/projects/{world.project['id']}/issues/{world.issue['iid']}", headers=factory.admin.headers
     ).json()
     assert body["blocking_issues_count"] == 2
+
+
+def test_anonymous_wins_over_invalid_parameters(client, world):
+    """401 comes before parameter validation (§6.2 step 1)."""
+    response = client.post(f"/api/v4/projects/{world.project['id']}/issues/abc/links", json={})
+    assert (response.status_code, response.json()) == (401, UNAUTHORIZED)
+
+
+def test_list_validation_comes_before_project_lookup(client, world):
+    """GET list with a non-integer iid is 400 even for an unknown project (§6.1 step 2)."""
+    response = client.get("/api/v4/projects/999999/issues/abc/links", headers=world.guest_user.headers)
+    assert (response.status_code, response.json()) == (400, {"error": "issue_iid is invalid"})
+
+
+def test_internal_project_target_is_readable_but_not_linkable(client, factory, world):
+    """A target in an internal project the user is no member of can be read but not linked: 403."""
+    internal = factory.project("internal", visibility="internal")
+    target = factory.issue(internal, "t")
+    response = client.post(world.links_url(), headers=world.guest_user.headers, json=world.target(target))
+    assert (response.status_code, response.json()) == (403, FORBIDDEN_LINK)
+
+
+def test_group_guest_links_across_the_group_projects(client, factory, world):
+    """Guest membership of a group lets a user link issues of two private projects of that group."""
+    group = factory.group("team")
+    linker = factory.user("linker")
+    factory.group_member(group, linker, 10)
+    one, two = factory.project("one", group=group), factory.project("two", group=group)
+    source, target = factory.issue(one, "s"), factory.issue(two, "t")
+    response = client.post(
+        world.links_url(source), headers=linker.headers, json=world.target(target, link_type="blocks")
+    )
+    assert response.status_code == 201, response.text
+    listed = client.get(world.links_url(target), headers=linker.headers).json()
+    assert [(i["id"], i["link_type"], i["references"]["full"]) for i in listed] == [
+        (source["id"], "is_blocked_by", "team/one#1")
+    ]

@@ -444,3 +444,18 @@ def test_all_issues_scopes(client, factory, members):
     assert titles(scope="all", search="alice", state="opened") == ["by alice", "for alice"]
     response = client.get("/api/v4/issues", headers=alice.headers, params={"scope": "everything"})
     assert response.status_code == 400
+
+
+def test_group_reporter_reads_confidential_issues_everywhere(client, factory):
+    """A group Reporter sees the group projects' confidential issues in both lists; a group Guest not."""
+    group = factory.group("team")
+    project = factory.project("inner", group=group)
+    factory.issue(project, "secret", confidential=True)
+    reporter, guest = factory.user("rep"), factory.user("gst")
+    factory.group_member(group, reporter, 20)
+    factory.group_member(group, guest, 10)
+    for user, expected in ((reporter, ["secret"]), (guest, [])):
+        in_project = client.get(issues_url(project), headers=user.headers).json()
+        everywhere = client.get("/api/v4/issues", headers=user.headers, params={"scope": "all"}).json()
+        assert [i["title"] for i in in_project] == expected
+        assert [i["title"] for i in everywhere] == expected
