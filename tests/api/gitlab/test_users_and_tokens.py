@@ -290,3 +290,20 @@ def test_create_token(client, factory, database):
     with database.session(write=False) as session:
         digests = [t.token_digest for t in session.query(PersonalAccessToken).all()]
     assert body["token"] not in digests
+
+
+def test_read_api_token_refused_before_request_is_examined(client, factory):
+    """A read_api token on a write is 403 insufficient_scope before parameters or lookups (GitLab's order)."""
+    reader = factory.user("reader", scopes="read_api")
+    for url, body in (("/api/v4/projects/999/issues/1/links", {}), ("/api/v4/projects/999/issues", {})):
+        response = client.post(url, headers=reader.headers, json=body)
+        assert response.status_code == 403, response.text
+        assert response.json()["error"] == "insufficient_scope"
+
+
+def test_anonymous_write_with_broken_body_gets_401(client):
+    """Without a token a write is 401 even when its body is not valid JSON."""
+    response = client.post(
+        "/api/v4/projects/1/issues", content=b"{", headers={"Content-Type": "application/json"}
+    )
+    assert (response.status_code, response.json()) == (401, UNAUTHORIZED)

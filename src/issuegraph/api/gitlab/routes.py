@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from issuegraph.accounts import repository as accounts_repo
 from issuegraph.accounts import service as accounts
 from issuegraph.accounts.service import Actor
-from issuegraph.api.deps import get_actor, get_session
+from issuegraph.api.deps import READ_METHODS, get_actor, get_session
 from issuegraph.api.gitlab import schemas
 from issuegraph.api.gitlab import serializers as ser
 from issuegraph.api.gitlab.pagination import (
@@ -42,7 +42,20 @@ from issuegraph.issues.service import IssueFields, IssueFilters
 from issuegraph.links import service as links
 from issuegraph.projects import service as projects
 
-router = APIRouter(prefix="/api/v4", tags=["gitlab"], responses=schemas.ERRORS)
+
+def _writes_need_api_scope(request: Request, actor: Actor = Depends(get_actor)) -> None:
+    """Every GitLab write needs a user with an `api` token, checked before the request is read:
+    401 without a token, 403 insufficient_scope for read_api, ahead of any 400 or 404 (as GitLab)."""
+    if request.method not in READ_METHODS:
+        actor.require_write()
+
+
+router = APIRouter(
+    prefix="/api/v4",
+    tags=["gitlab"],
+    responses=schemas.ERRORS,
+    dependencies=[Depends(_writes_need_api_scope)],
+)
 
 Params = dict[str, Any]
 
