@@ -163,3 +163,4 @@ def seed_command(
         f"in {result.seconds:.1f} s; group 'seed' (id {result.group_id}), users seed-owner and seed-guest; "
         f"large project id {result.large_project_id}, 10k-tree root iid {result.hierarchy_root_iid}"
     )
+    console.print("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.phases.items()))

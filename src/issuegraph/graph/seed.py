@@ -25,6 +25,7 @@ PostgreSQL is loaded with ``COPY`` (psycopg ``cursor.copy``), SQLite with
 from __future__ import annotations
 
 import random
+import time
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ class SeedResult:
     hierarchy_root_iid: int | None = None
     hierarchy_size: int = 0
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: generate, issues, links, statistics
 
     @property
     def total_links(self) -> int:
@@ -145,6 +147,7 @@ def seed(
 ) -> SeedResult:
     """Build the graph in ``settings.database_url`` (migrated, without a ``seed`` group)."""
     started = datetime.now(UTC)
+    clock = time.perf_counter()
     report = progress or (lambda phase, done, total: None)
     rng = random.Random(random_seed)
     database = Database(settings)
@@ -190,15 +193,21 @@ def seed(
             rng, issues, proj_of, position, project_ids, owner, base_issue, closed_as_duplicate
         )
         link_rows = _link_rows(graph, base_issue, base_link, owner, issues)
+        phases = result.phases
+        phases["generate"] = time.perf_counter() - clock
         with database.session() as session:
             if session.get_bind().dialect.name == "postgresql":
-                _copy(session, rows, link_rows, issues, len(graph.typ), report)
+                _copy(session, rows, link_rows, issues, len(graph.typ), report, phases)
             else:
-                _insert(session, rows, link_rows, issues, len(graph.typ), report)
+                _insert(session, rows, link_rows, issues, len(graph.typ), report, phases)
             for pid, size in zip(project_ids, sizes, strict=True):
                 session.execute(update(Project).where(Project.id == pid).values(last_issue_iid=size))
+            mark = time.perf_counter()
+        phases["commit"] = time.perf_counter() - mark
         report("statistics", 0, 1)
+        mark = time.perf_counter()
         _analyze(database)
+        phases["statistics"] = time.perf_counter() - mark
         report("statistics", 1, 1)
     finally:
         database.dispose()
@@ -464,11 +473,17 @@ def _issue_rows(
 def _link_rows(
     graph: _Graph, base_issue: int, base_link: int, owner: int, n: int
 ) -> Iterator[tuple[Any, ...]]:
-    """(id, source, target, type, lo, hi, author, created) in an order that mixes types."""
+    """(id, source, target, type, lo, hi, author, created), in the order of the newer issue.
+
+    Links are generated type by type; writing them in the order they would have been
+    created (when their newer issue existed) mixes the types on disk, as in real life.
+    """
     now = datetime.now(UTC).replace(microsecond=0)
-    for k, (s, t, kind) in enumerate(zip(graph.src, graph.tgt, graph.typ, strict=True)):
-        a, b = base_issue + s, base_issue + t
-        yield (base_link + k, a, b, TYPES[kind], min(a, b), max(a, b), owner, now)
+    src, tgt, typ = graph.src, graph.tgt, graph.typ
+    newer = array("i", (s if s > t else t for s, t in zip(src, tgt, strict=True)))
+    for k, j in enumerate(sorted(range(len(typ)), key=newer.__getitem__)):
+        a, b = base_issue + src[j], base_issue + tgt[j]
+        yield (base_link + k, a, b, TYPES[typ[j]], min(a, b), max(a, b), owner, now)
 
 
 ISSUE_COLUMNS = (
@@ -486,7 +501,9 @@ def _copy(
     n_issues: int,
     n_links: int,
     report: Progress,
+    phases: dict[str, float],
 ) -> None:
+    mark = time.perf_counter()
     raw: Any = session.connection().connection.dbapi_connection  # psycopg.Connection
     session.execute(text("SET LOCAL synchronous_commit = off"))
     with raw.cursor() as cur:
@@ -509,6 +526,8 @@ def _copy(
                     report("write issues", k + 1, n_issues)
             copy.write("".join(buf))
         report("write issues", n_issues, n_issues)
+        phases["issues"] = time.perf_counter() - mark
+        mark = time.perf_counter()
         with cur.copy(f"COPY issue_links ({LINK_COLUMNS}) FROM STDIN") as copy:
             buf = []
             for k, (lid, s, t, kind, lo, hi, author, created) in enumerate(links):
@@ -520,6 +539,7 @@ def _copy(
                     report("write links", k + 1, n_links)
             copy.write("".join(buf))
         report("write links", n_links, n_links)
+        phases["links"] = time.perf_counter() - mark
     for table in ("issues", "issue_links"):
         top = f"(SELECT COALESCE(MAX(id), 1) FROM {table})"
         session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {top})"))
@@ -532,7 +552,9 @@ def _insert(
     n_issues: int,
     n_links: int,
     report: Progress,
+    phases: dict[str, float],
 ) -> None:
+    mark = time.perf_counter()
     conn = session.connection()
     fmt = "%Y-%m-%d %H:%M:%S.000000"
     sql = f"INSERT INTO issues ({ISSUE_COLUMNS}) VALUES ({', '.join('?' * 16)})"
@@ -550,6 +572,8 @@ def _insert(
     if batch:
         conn.exec_driver_sql(sql, batch)
     report("write issues", n_issues, n_issues)
+    phases["issues"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     sql = f"INSERT INTO issue_links ({LINK_COLUMNS}) VALUES ({', '.join('?' * 9)})"
     batch = []
     for k, (lid, s, t, kind, lo, hi, author, created) in enumerate(links):
@@ -562,6 +586,7 @@ def _insert(
     if batch:
         conn.exec_driver_sql(sql, batch)
     report("write links", n_links, n_links)
+    phases["links"] = time.perf_counter() - mark
 
 
 def _analyze(database: Database) -> None:
