@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from issuegraph.cli import app as cli_app
+from issuegraph.config import Settings
+from issuegraph.db.engine import Database
 from issuegraph.db.models import Issue, IssueLink, Project
-from issuegraph.graph.seed import seed
+from issuegraph.graph.seed import _check_foreign_keys, seed
 
 
 def test_seed_respects_every_rule(settings, database):
@@ -91,3 +94,28 @@ def test_cli_seed_then_export(settings, database, tmp_path):
     assert missing.exit_code == 1
     again = runner.invoke(cli_app, ["dev", "seed", "--issues", "10", "--links", "10", "--database-url", url])
     assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_bulk_load_foreign_key_check_catches_orphans(pg_url):
+    """After a trigger-less COPY (PostgreSQL only) the foreign-key check refuses a link to no issue."""
+    database = Database(Settings(database_url=pg_url))
+    try:
+        with database.session() as session:
+            _check_foreign_keys(session, 0, 0)  # whatever earlier tests left is consistent
+        ghost = 10**12
+        with (
+            pytest.raises(RuntimeError, match=r"issue_links\.source_id reference no issues"),
+            database.session() as session,
+        ):
+            session.execute(text("SET LOCAL session_replication_role = replica"))
+            session.execute(
+                text(
+                    "INSERT INTO issue_links (id, source_id, target_id, link_type, pair_lo, pair_hi, "
+                    "created_at, updated_at) VALUES (:g, :g, :h, 'blocks', :g, :h, now(), now())"
+                ),
+                {"g": ghost, "h": ghost + 1},
+            )
+            session.execute(text("SET LOCAL session_replication_role = origin"))
+            _check_foreign_keys(session, 0, 0)
+    finally:
+        database.dispose()
