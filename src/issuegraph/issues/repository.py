@@ -6,8 +6,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from issuegraph.accounts import repository as accounts_repo
 from issuegraph.db.models import (
@@ -87,53 +99,81 @@ class IssueView:
     blocking_issues_count: int = 0
 
 
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_BLOCKED = Issue.__table__.alias("blocked")
+_NOTES, _BLOCKING, _ASSIGNEE = 0, 1, 2
+
+# Per issue, in one round trip: (issue, _NOTES, user notes, 0), (issue, _BLOCKING, open
+# issues it blocks, 0) and one (issue, _ASSIGNEE, user id, position) row per assignee.
+_FACTS: CompoundSelect[int, int, int, int] = union_all(
+    select(Note.issue_id, literal_column(str(_NOTES)), func.count(), literal_column("0"))
+    .where(Note.issue_id.in_(_IDS), Note.system.is_(False))
+    .group_by(Note.issue_id),
+    select(IssueLink.source_id, literal_column(str(_BLOCKING)), func.count(), literal_column("0"))
+    .join(_BLOCKED, _BLOCKED.c.id == IssueLink.target_id)
+    .where(IssueLink.source_id.in_(_IDS), IssueLink.link_type == "blocks", _BLOCKED.c.state == "opened")
+    .group_by(IssueLink.source_id),
+    select(
+        IssueAssignee.issue_id,
+        literal_column(str(_ASSIGNEE)),
+        IssueAssignee.user_id,
+        IssueAssignee.position,
+    ).where(IssueAssignee.issue_id.in_(_IDS)),
+)
+_LABELS = (
+    select(IssueLabel.issue_id, Label)
+    .join(Label, Label.id == IssueLabel.label_id)
+    .where(IssueLabel.issue_id.in_(_IDS))
+)
+
+
+def _projects(session: Session, project_ids: set[int]) -> dict[int, tuple[Project, Namespace]]:
+    """Projects with namespaces; those this session already holds cost no query."""
+    known: dict[int, tuple[Project, Namespace]] = {}
+    for pid in project_ids:
+        project = session.identity_map.get(identity_key(Project, pid))
+        if project is not None:
+            namespace = session.identity_map.get(identity_key(Namespace, project.namespace_id))
+            if namespace is not None:
+                known[pid] = (project, namespace)
+    missing = project_ids - known.keys()
+    if missing:
+        rows = session.execute(
+            select(Project, Namespace)
+            .join(Namespace, Namespace.id == Project.namespace_id)
+            .where(Project.id.in_(missing))
+        )
+        known.update((p.id, (p, n)) for p, n in rows)
+    return known
+
+
 def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
+    """Three queries whatever the number of issues (four with milestones)."""
     if not issues:
         return []
     ids = [i.id for i in issues]
-    project_rows = session.execute(
-        select(Project, Namespace)
-        .join(Namespace, Namespace.id == Project.namespace_id)
-        .where(Project.id.in_({i.project_id for i in issues}))
-    ).all()
-    projects = {p.id: (p, n) for p, n in project_rows}
-    assignees = assignee_ids(session, ids)
-    user_ids: set[int] = set()
-    for issue in issues:
-        user_ids.update(x for x in (issue.author_id, issue.closed_by_id, issue.updated_by_id) if x)
-    for uids in assignees.values():
-        user_ids.update(uids)
+    projects = _projects(session, {i.project_id for i in issues})
+    notes: dict[int, int] = {}
+    blocking: dict[int, int] = {}
+    assigned: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for issue_id, kind, value, position in session.execute(_FACTS, {"ids": ids}):
+        if kind == _NOTES:
+            notes[issue_id] = value
+        elif kind == _BLOCKING:
+            blocking[issue_id] = value
+        else:
+            assigned[issue_id].append((position, value))
+    user_ids = {x for i in issues for x in (i.author_id, i.closed_by_id, i.updated_by_id) if x}
+    user_ids.update(uid for pairs in assigned.values() for _, uid in pairs)
     users = accounts_repo.users_by_id(session, user_ids)
     labels: dict[int, list[Label]] = defaultdict(list)
-    for issue_id, label in session.execute(
-        select(IssueLabel.issue_id, Label)
-        .join(Label, Label.id == IssueLabel.label_id)
-        .where(IssueLabel.issue_id.in_(ids))
-    ).all():
+    for issue_id, label in session.execute(_LABELS, {"ids": ids}):
         labels[issue_id].append(label)
     milestone_ids = {i.milestone_id for i in issues if i.milestone_id}
     milestones = (
         {m.id: m for m in session.scalars(select(Milestone).where(Milestone.id.in_(milestone_ids)))}
         if milestone_ids
         else {}
-    )
-    notes = dict(
-        session.execute(
-            select(Note.issue_id, func.count())
-            .where(Note.issue_id.in_(ids), Note.system.is_(False))
-            .group_by(Note.issue_id)
-        )
-        .all()
-    )
-    blocked = Issue.__table__.alias("blocked")
-    blocking = dict(
-        session.execute(
-            select(IssueLink.source_id, func.count())
-            .join(blocked, blocked.c.id == IssueLink.target_id)
-            .where(IssueLink.source_id.in_(ids), IssueLink.link_type == "blocks", blocked.c.state == "opened")
-            .group_by(IssueLink.source_id)
-        )
-        .all()
     )
     views = []
     for issue in issues:
@@ -144,7 +184,7 @@ def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
                 project=project,
                 namespace=namespace,
                 author=users.get(issue.author_id),
-                assignees=[users[u] for u in assignees.get(issue.id, []) if u in users],
+                assignees=[users[u] for _, u in sorted(assigned.get(issue.id, [])) if u in users],
                 labels=sorted(labels.get(issue.id, []), key=lambda label: label.name),
                 milestone=milestones.get(issue.milestone_id) if issue.milestone_id else None,
                 closed_by=users.get(issue.closed_by_id) if issue.closed_by_id else None,

@@ -4,8 +4,23 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import delete, func, literal, or_, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    ScalarSelect,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from issuegraph.db.models import BigId, Issue, IssueLink, utcnow
@@ -30,28 +45,61 @@ def find_pair(session: Session, a: int, b: int) -> IssueLink | None:
     return session.scalar(select(IssueLink).where(IssueLink.pair_lo == lo, IssueLink.pair_hi == hi))
 
 
-def get(session: Session, link_id: int) -> IssueLink | None:
-    return session.get(IssueLink, link_id)
+def _degree(name: str) -> ScalarSelect[int]:
+    issue: BindParameter[int] = bindparam(name)
+    return (
+        select(func.count())
+        .where(or_(IssueLink.source_id == issue, IssueLink.target_id == issue))
+        .scalar_subquery()
+    )
 
 
-def links_of(session: Session, issue_id: int) -> list[IssueLink]:
-    """Every link of an issue, in both directions, by link id."""
-    rows = session.scalars(
-        select(IssueLink)
+_PAIR_AND_DEGREES = select(
+    select(IssueLink.id)
+    .where(IssueLink.pair_lo == bindparam("lo"), IssueLink.pair_hi == bindparam("hi"))
+    .scalar_subquery(),
+    _degree("a"),
+    _degree("b"),
+)
+
+
+def pair_and_degrees(session: Session, a: int, b: int) -> tuple[int | None, int, int]:
+    """In one query: the id of the link between a and b (None if unlinked), and each one's link count."""
+    lo, hi = pair(a, b)
+    existing, degree_a, degree_b = session.execute(
+        _PAIR_AND_DEGREES, {"lo": lo, "hi": hi, "a": a, "b": b}
+    ).one()
+    return existing, int(degree_a), int(degree_b)
+
+
+def insert(session: Session, values: dict[str, Any]) -> int | None:
+    """Insert a link row and return its id, or None if a unique rule forbids it.
+
+    The unique rules are the pair, one parent per issue and one canonical issue per duplicate.
+    A refused row is no error, so the transaction stays usable without a SAVEPOINT.
+    """
+    dialect = session.get_bind().dialect.name
+    statement = pg_insert(IssueLink) if dialect == "postgresql" else sqlite_insert(IssueLink)
+    result: int | None = session.scalar(
+        statement.values(**values).on_conflict_do_nothing().returning(IssueLink.id)
+    )
+    return result
+
+
+def links_with_others(session: Session, issue_id: int) -> list[tuple[IssueLink, Issue]]:
+    """Every link of an issue, in both directions, each with the issue at its other end, by link id."""
+    other_id = case((IssueLink.source_id == issue_id, IssueLink.target_id), else_=IssueLink.source_id)
+    rows = session.execute(
+        select(IssueLink, Issue)
+        .join(Issue, Issue.id == other_id)
         .where(or_(IssueLink.source_id == issue_id, IssueLink.target_id == issue_id))
         .order_by(IssueLink.id)
     )
-    return list(rows)
+    return [(link, other) for link, other in rows]
 
 
-def link_counts(session: Session, ids: Iterable[int]) -> dict[int, int]:
-    """How many links each issue has, all types, both directions, visible or not."""
-    wanted = list(set(ids))
-    as_source = select(IssueLink.source_id.label("issue_id")).where(IssueLink.source_id.in_(wanted))
-    as_target = select(IssueLink.target_id.label("issue_id")).where(IssueLink.target_id.in_(wanted))
-    both = as_source.union_all(as_target).subquery()
-    rows = session.execute(select(both.c.issue_id, func.count()).group_by(both.c.issue_id)).all()
-    return {int(k): int(v) for k, v in rows}
+def get(session: Session, link_id: int) -> IssueLink | None:
+    return session.get(IssueLink, link_id)
 
 
 def reaches(session: Session, start: int, goal: int, link_type: str) -> bool:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from issuegraph.accounts.service import Actor
 from issuegraph.activity import service as activity
 from issuegraph.config import get_settings
 from issuegraph.db.models import Issue, IssueLink, utcnow
-from issuegraph.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from issuegraph.domain.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation
 from issuegraph.domain.links import NOTE_WORDING, UNLINK_WORDING, LinkType
 from issuegraph.issues import repository as issues_repo
 from issuegraph.issues.service import readable_filter
@@ -74,12 +73,11 @@ def create_link(
     if persisted != LinkType.RELATED_TO:
         repo.lock_kind(session, persisted.value)
 
-    if src.id != tgt.id:
-        existing = repo.find_pair(session, src.id, tgt.id)
-        if existing is not None:
-            raise Conflict(
-                "link_exists", "Issue(s) already assigned", details={"issue_link_id": str(existing.id)}
-            )
+    existing_id, src_links, tgt_links = repo.pair_and_degrees(session, src.id, tgt.id)
+    if existing_id is not None:
+        raise Conflict(
+            "link_exists", "Issue(s) already assigned", details={"issue_link_id": str(existing_id)}
+        )
     accesses = _accesses(session, actor, [src, tgt], accesses)
     if not (accesses[src.project_id].can_link and accesses[tgt.project_id].can_link):
         raise Forbidden("link_forbidden", FORBIDDEN_MESSAGE)
@@ -92,8 +90,7 @@ def create_link(
         refusal.details["iid"] = str(target.iid)  # GitLab words it "#<target iid> cannot be added"
         raise
     limit = settings.max_links_per_issue
-    counts = repo.link_counts(session, [src.id, tgt.id])
-    if max(counts.values(), default=0) >= limit:
+    if max(src_links, tgt_links) >= limit:
         raise RuleViolation(
             "link_limit",
             f"This issue would exceed the maximum number of linked issues ({limit}).",
@@ -101,22 +98,21 @@ def create_link(
         )
 
     now = utcnow()
-    link = IssueLink(
-        source_id=src.id,
-        target_id=tgt.id,
-        link_type=persisted.value,
-        pair_lo=min(src.id, tgt.id),
-        pair_hi=max(src.id, tgt.id),
-        author_id=user.id,
-        created_at=now,
-        updated_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(link)
-            session.flush()
-    except IntegrityError as exc:
-        raise _integrity_to_domain(exc, session, src, tgt) from exc
+    values = {
+        "source_id": src.id,
+        "target_id": tgt.id,
+        "link_type": persisted.value,
+        "pair_lo": min(src.id, tgt.id),
+        "pair_hi": max(src.id, tgt.id),
+        "author_id": user.id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    link_id = repo.insert(session, values)
+    if link_id is None:
+        raise _refusal_for_unique_rule(session, src, tgt, persisted)
+    link = IssueLink(id=link_id, **values)
+    make_transient_to_detached(link)  # a persisted row read back, not a pending one
 
     on_source, on_target = NOTE_WORDING[persisted]
     activity.add_system_notes(
@@ -150,19 +146,18 @@ def create_link(
     return link
 
 
-def _integrity_to_domain(exc: IntegrityError, session: Session, src: Issue, tgt: Issue) -> Exception:
-    text = str(exc.orig)
-    if "uq_issue_links_pair" in text or "pair_lo" in text:
-        existing = repo.find_pair(session, src.id, tgt.id)
-        details = {"issue_link_id": str(existing.id)} if existing else {}
-        return Conflict("link_exists", "Issue(s) already assigned", details=details)
-    if "one_parent" in text:
+def _refusal_for_unique_rule(session: Session, src: Issue, tgt: Issue, persisted: LinkType) -> DomainError:
+    """The database refused the row although the checks passed: a concurrent writer won."""
+    existing = repo.find_pair(session, src.id, tgt.id)
+    if existing is not None:
+        return Conflict(
+            "link_exists", "Issue(s) already assigned", details={"issue_link_id": str(existing.id)}
+        )
+    if persisted == LinkType.PARENT_OF:
         return RuleViolation(
             "already_has_parent", "issue already has a parent", details={"iid": str(tgt.iid)}
         )
-    if "one_canonical" in text:
-        return RuleViolation("already_duplicate", "issue is already marked as a duplicate of another issue")
-    return exc
+    return RuleViolation("already_duplicate", "issue is already marked as a duplicate of another issue")
 
 
 def _check_graph_rules(
@@ -225,18 +220,14 @@ def _cycle(session: Session, actor: Actor, src: Issue, tgt: Issue, kind: str, wo
 
 def list_links(session: Session, actor: Actor, issue: Issue) -> list[SeenLink]:
     """The issue's links whose other issue the caller can read, by link id."""
-    links = repo.links_of(session, issue.id)
-    others = issues_repo.by_ids(
-        session, [l.target_id if l.source_id == issue.id else l.source_id for l in links]
-    )
-    readable = {i.id for i in readable_filter(session, actor, list(others.values()))}
+    rows = repo.links_with_others(session, issue.id)
+    readable = {i.id for i in readable_filter(session, actor, [other for _, other in rows])}
     seen = []
-    for link in links:
-        is_source = link.source_id == issue.id
-        other_id = link.target_id if is_source else link.source_id
-        if other_id in readable:
+    for link, other in rows:
+        if other.id in readable:
             persisted = LinkType(link.link_type)
-            seen.append(SeenLink(link, others[other_id], persisted if is_source else persisted.inverse))
+            is_source = link.source_id == issue.id
+            seen.append(SeenLink(link, other, persisted if is_source else persisted.inverse))
     return seen
 
 

@@ -738,12 +738,14 @@ def create_link(
     target = issues.resolve_issue(session, target_access, int(target_iid))
     accesses = {access.project.id: access, target_access.project.id: target_access}
     link = links.create_link(session, actor, source, target, link_type, accesses=accesses)
-    return _link_response(session, link, 201)
+    return _link_response(session, link, 201, [source, target])
 
 
-def _link_response(session: Session, link: Any, status: int) -> Response:
-    ends = issues_repo.by_ids(session, [link.source_id, link.target_id])
-    views = {v.issue.id: v for v in issues_repo.load_views(session, list(ends.values()))}
+def _link_response(session: Session, link: Any, status: int, ends: list[Issue] | None = None) -> Response:
+    """The link and both its issues (`ends`, when the caller holds them already)."""
+    if ends is None:
+        ends = list(issues_repo.by_ids(session, [link.source_id, link.target_id]).values())
+    views = {v.issue.id: v for v in issues_repo.load_views(session, ends)}
     return json_response(ser.issue_link(link, views[link.source_id], views[link.target_id]), status)
 
 
@@ -765,8 +767,8 @@ def get_link(
     session: Session = Depends(get_session),
 ) -> Response:
     issue, _ = _url_issue(session, actor, project_id, issue_iid)
-    link, _, _ = links.resolve_link(session, actor, issue, _link_id(issue_link_id))
-    return _link_response(session, link, 200)
+    link, source, target = links.resolve_link(session, actor, issue, _link_id(issue_link_id))
+    return _link_response(session, link, 200, [source, target])
 
 
 @router.delete(
