@@ -25,7 +25,9 @@ from sqlalchemy import create_engine, text
 from tests.conftest import IN_CI, PG_ADMIN_URL
 
 ADMIN_TOKEN = "e2e-root-token-0123456789"
-ISSUEGRAPH = Path(sys.executable).with_name("issuegraph")
+# The console script of the interpreter running the tests; `python -m issuegraph.cli` otherwise.
+_SCRIPT = Path(sys.executable).with_name("issuegraph")
+ISSUEGRAPH = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "issuegraph.cli"]
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 
@@ -112,7 +114,7 @@ def running_server(database_url: str, log_dir: Path, *, workers: int = 1) -> Ite
     log_path = log_dir / f"server-{port}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [str(ISSUEGRAPH), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+            [*ISSUEGRAPH, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
             env=env,
             cwd=log_dir,
             stdout=log,

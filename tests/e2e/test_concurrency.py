@@ -130,3 +130,19 @@ def test_server_log_has_no_errors(server):
     """No request of the races ended in an unhandled error."""
     log = server.log_path.read_text(errors="replace")
     assert "Traceback" not in log, log
+
+
+def test_a_write_is_visible_once_answered(server):
+    """The transaction commits before the response is sent: a read right after a 201 sees the write."""
+    with (
+        httpx.Client(base_url=server.api, headers=HEADERS, timeout=30) as writer,
+        httpx.Client(base_url=server.api, headers=HEADERS, timeout=30) as reader,
+    ):
+        project = _post(writer, "/projects", {"name": "read-your-writes"})
+        misses = []
+        for n in range(60):
+            issue = _post(writer, f"/projects/{project['id']}/issues", {"title": f"r{n}"})
+            response = reader.get(f"/projects/{project['id']}/issues/{issue['iid']}")
+            if response.status_code != 200:
+                misses.append((issue["iid"], response.status_code))
+    assert misses == []

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import unquote
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from issuegraph import __version__
 from issuegraph.api import errors
+from issuegraph.api.deps import SESSION_STATE_KEY
 from issuegraph.api.gitlab import errors as gitlab_errors
 from issuegraph.api.gitlab.routes import router as gitlab_router
 from issuegraph.config import Settings, get_settings
 from issuegraph.db.engine import Database
+
+log = logging.getLogger("issuegraph")
 
 
 class RawPathMiddleware:
@@ -35,6 +40,53 @@ class RawPathMiddleware:
                 keep = raw.replace("%2F", "%252F").replace("%2f", "%252F")
                 scope = dict(scope, path=unquote(keep))
         await self.app(scope, receive, send)
+
+
+class CommitBeforeResponseMiddleware:
+    """Commit the request's transaction before a successful response starts.
+
+    FastAPI closes `yield` dependencies (deps.get_session) after the response has been sent,
+    so without this a client could read stale data right after a 201 (read-your-writes, most
+    visible with several workers) or get a 2xx for a commit that then fails. A response below
+    400 is held until the commit succeeds; a failed commit becomes a 500 instead.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        failed = False
+
+        async def send_after_commit(message: dict[str, Any]) -> None:
+            nonlocal failed
+            if failed:
+                return
+            session = state.get(SESSION_STATE_KEY)
+            if message["type"] == "http.response.start" and message["status"] < 400 and session is not None:
+                try:
+                    await to_thread.run_sync(session.commit)
+                except Exception:
+                    log.exception("commit failed on %s %s", scope.get("method"), scope.get("path"))
+                    await to_thread.run_sync(session.rollback)
+                    failed = True
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 500,
+                            "headers": [(b"content-type", b"application/json")],
+                        }
+                    )
+                    await send(
+                        {"type": "http.response.body", "body": b'{"message":"500 Internal Server Error"}'}
+                    )
+                    return
+            await send(message)
+
+        await self.app(scope, receive, send_after_commit)
 
 
 class RequestIdMiddleware:
@@ -88,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.add_middleware(CommitBeforeResponseMiddleware)
     app.add_middleware(RawPathMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

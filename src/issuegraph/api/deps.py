@@ -18,9 +18,18 @@ def get_database(request: Request) -> Database:
     return database
 
 
+SESSION_STATE_KEY = "db_session"
+
+
 def get_session(request: Request, database: Database = Depends(get_database)) -> Iterator[Session]:
-    """The request owns the transaction: commit on success, roll back on any error."""
+    """The request owns the transaction: commit on success, roll back on any error.
+
+    FastAPI ends this dependency only after the response is sent, so the app's
+    CommitBeforeResponseMiddleware commits a successful request's session (found in the
+    request state) before the response starts; the commit here is then a no-op.
+    """
     with database.session(write=request.method not in READ_METHODS) as session:
+        setattr(request.state, SESSION_STATE_KEY, session)
         yield session
 
 

@@ -459,3 +459,24 @@ def test_group_reporter_reads_confidential_issues_everywhere(client, factory):
         everywhere = client.get("/api/v4/issues", headers=user.headers, params={"scope": "all"}).json()
         assert [i["title"] for i in in_project] == expected
         assert [i["title"] for i in everywhere] == expected
+
+
+def test_failed_commit_is_a_500_and_nothing_is_kept(client, factory, project, monkeypatch):
+    """If the commit fails, the client gets a 500 rather than a 201 for a write that was lost."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    real_commit = Session.commit
+    calls = []
+
+    def failing_once(self):
+        if not calls:
+            calls.append(1)
+            raise OperationalError("COMMIT", {}, Exception("disk on fire"))
+        return real_commit(self)
+
+    monkeypatch.setattr(Session, "commit", failing_once)
+    response = client.post(issues_url(project), headers=factory.admin.headers, json={"title": "lost"})
+    monkeypatch.setattr(Session, "commit", real_commit)
+    assert (response.status_code, response.json()) == (500, {"message": "500 Internal Server Error"})
+    assert client.get(issues_url(project), headers=factory.admin.headers).json() == []
