@@ -97,8 +97,12 @@ class Viewer:
         self.accesses: dict[int, ProjectAccess] = dict(accesses or {})
 
     def visible_ids(self, nodes: Iterable[Node]) -> set[int]:
-        nodes = list(nodes)
-        missing = {n.project_id for n in nodes} - self.accesses.keys()
+        return self.visible_rows((n.id, n.project_id, n.confidential, n.author_id) for n in nodes)
+
+    def visible_rows(self, rows: Iterable[tuple[int, int, bool, int]]) -> set[int]:
+        """Readable ids among (id, project id, confidential, author id) rows."""
+        rows = list(rows)
+        missing = {r[1] for r in rows} - self.accesses.keys()
         if missing:
             self.accesses.update(access_by_project_ids(self.session, self.actor, missing))
         uid = self.actor.user_id
@@ -107,24 +111,15 @@ class Viewer:
             pid: (a.can_read_confidential if a.can_read else None) for pid, a in self.accesses.items()
         }
         to_check = [
-            n.id
-            for n in nodes
-            if n.confidential and uid is not None and n.author_id != uid and rule.get(n.project_id) is False
+            r[0] for r in rows if r[2] and uid is not None and r[3] != uid and rule.get(r[1]) is False
         ]
         assigned = repo.assigned_to(self.session, to_check, uid) if to_check and uid is not None else set()
-        visible = set()
-        for n in nodes:
-            everything = rule.get(n.project_id)
-            if everything is None:
-                continue
-            if (
-                everything
-                or not n.confidential
-                or (uid is not None and n.author_id == uid)
-                or n.id in assigned
-            ):
-                visible.add(n.id)
-        return visible
+        return {
+            r[0]
+            for r in rows
+            if (everything := rule.get(r[1])) is not None
+            and (everything or not r[2] or (uid is not None and r[3] == uid) or r[0] in assigned)
+        }
 
 
 @dataclass
@@ -375,50 +370,58 @@ def descendant_tree(
             "invalid_depth", f"depth must be between 1 and {HIERARCHY_CAP}", details={"field": "depth"}
         )
     access, root = resolve_target(session, actor, project_ref, iid)
-    rows = repo.tree_rows(session, root.id, max_depth=depth)
-    visible = Viewer(session, actor, {access.project.id: access}).visible_ids(n for n, _, _ in rows)
+    found = repo.tree_rows(session, root.id, max_depth=depth)
+    rows, paths = found.rows, found.project_paths
+    viewer = Viewer(session, actor, {access.project.id: access})
+    visible = viewer.visible_rows((r[2], r[3], r[8], r[9]) for r in rows)
     visible.add(root.id)
     children: dict[int, list[int]] = defaultdict(list)
-    for node, parent, _ in rows:
-        children[parent].append(node.id)
-    # Built bottom-up as JSON bytes: a 10k-node tree would otherwise be ~40k small
-    # dicts and lists, and the garbage collector's passes over them cost more than
-    # the build itself. Bytes are not tracked by the collector.
+    for r in rows:
+        children[r[0]].append(r[2])
+    # Built bottom-up as JSON bytes: a 10k-node tree would otherwise be ~40k small dicts
+    # and lists, and the garbage collector's passes over them cost more than the build.
     sums: dict[int, tuple[int, int, int, int]] = {}
     out: dict[int, bytes] = {}
     height = 0
-    for node, _, level in [*reversed(rows), (root, 0, 0)]:
+    top = (0, 0, root.id, root.project_id, root.iid, root.title, root.state, root.weight)
+    paths.setdefault(root.project_id, root.project_path)
+    for r in [*reversed(rows), top]:
+        node_id = r[2]
         total = closed = weight = weight_closed = 0
         parts = []
-        for kid in children.get(node.id, ()):
+        for kid in children.get(node_id, ()):
             done = sums.get(kid)
             if done is not None:
                 total, closed = total + done[0], closed + done[1]
                 weight, weight_closed = weight + done[2], weight_closed + done[3]
                 parts.append(out.pop(kid))
-        seen = node.id in visible
+        seen = node_id in visible
         if not seen and not total:
             continue
-        height = max(height, level)
-        own_weight = (node.weight or 0) if seen else 0
-        own_closed = seen and not node.is_open
-        sums[node.id] = (
+        height = max(height, r[1])
+        own_weight = (r[7] or 0) if seen else 0
+        own_closed = seen and r[6] != repo.OPENED
+        sums[node_id] = (
             total + seen,
             closed + own_closed,
             weight + own_weight,
             weight_closed + (own_weight if own_closed else 0),
         )
-        out[node.id] = b"".join(
-            (
-                b'{"issue":',
-                orjson.dumps(ref(node) if seen else HIDDEN),
-                b',"rollup":',
-                orjson.dumps(_rollup(total, closed, weight, weight_closed)),
-                b',"children":[',
-                b",".join(parts),
-                b"]}",
-            )
+        issue = (
+            {
+                "id": node_id,
+                "iid": r[4],
+                "project_id": r[3],
+                "reference": f"{paths[r[3]]}#{r[4]}",
+                "title": r[5],
+                "state": r[6],
+                "weight": r[7],
+            }
+            if seen
+            else HIDDEN
         )
+        head = orjson.dumps({"issue": issue, "rollup": _rollup(total, closed, weight, weight_closed)})
+        out[node_id] = b"".join((head[:-1], b',"children":[', b",".join(parts), b"]}"))
     return {"root": orjson.Fragment(out[root.id]), "height": height}
 
 
