@@ -126,12 +126,6 @@ def test_same_pair_both_directions_one_wins(server, pairs, index, link_types):
             assert len([n for n in notes if n["system"]]) == 1  # the losers wrote no notes
 
 
-def test_server_log_has_no_errors(server):
-    """No request of the races ended in an unhandled error."""
-    log = server.log_path.read_text(errors="replace")
-    assert "Traceback" not in log, log
-
-
 def test_a_write_is_visible_once_answered(server):
     """The transaction commits before the response is sent: a read right after a 201 sees the write."""
     with (
@@ -146,3 +140,39 @@ def test_a_write_is_visible_once_answered(server):
             if response.status_code != 200:
                 misses.append((issue["iid"], response.status_code))
     assert misses == []
+
+
+def test_concurrent_issue_creation_hands_out_each_iid_once(server):
+    """20 issues created at once in one project get iids 1..20, each exactly once."""
+    with httpx.Client(base_url=server.api, headers=HEADERS, timeout=30) as client:
+        project = _post(client, "/projects", {"name": "busy"})
+    barrier = threading.Barrier(REQUESTS, timeout=30)
+    iids: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def create(n: int) -> None:
+        try:
+            with httpx.Client(base_url=server.api, headers=HEADERS, timeout=30) as client:
+                client.get(f"{server.url}/-/health")
+                barrier.wait()
+                body = _post(client, f"/projects/{project['id']}/issues", {"title": f"c{n}"})
+            with lock:
+                iids.append(body["iid"])
+        except BaseException as exc:  # reported below
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(REQUESTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert sorted(iids) == list(range(1, REQUESTS + 1))
+
+
+def test_server_log_has_no_errors(server):
+    """No request of the races ended in an unhandled error."""
+    log = server.log_path.read_text(errors="replace")
+    assert "Traceback" not in log, log
