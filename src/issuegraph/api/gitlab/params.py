@@ -33,8 +33,8 @@ async def read_params(request: Request) -> dict[str, Any]:
         form_values: dict[str, list[str]] = {}
         for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
             form_values.setdefault(key, []).append(value)
-        for key, values in form_values.items():
-            params[key] = values if key.endswith("[]") or len(values) > 1 else values[0]
+        for key, items in form_values.items():
+            params[key] = items if key.endswith("[]") or len(items) > 1 else items[0]
     elif "multipart/form-data" in ctype:
         try:
             form = await request.form()
@@ -93,7 +93,7 @@ def list_param(params: dict[str, Any], name: str) -> list[str] | None:
         return None
     if isinstance(value, list):
         return [str(v) for v in value]
-    return [v for v in str(value).split(",")]
+    return str(value).split(",")
 
 
 def iid_path(value: str, name: str = "issue_iid") -> int:
