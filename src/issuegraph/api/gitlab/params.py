@@ -41,8 +41,8 @@ async def read_params(request: Request) -> dict[str, Any]:
         except AssertionError as exc:  # python-multipart is not installed
             raise Invalid("unsupported_body", "multipart bodies are not supported") from exc
         for key in form:
-            values = form.getlist(key)
-            params[key] = values if key.endswith("[]") or len(values) > 1 else values[0]
+            parts = form.getlist(key)
+            params[key] = parts if key.endswith("[]") or len(parts) > 1 else parts[0]
     return params
 
 
