@@ -209,7 +209,7 @@ def measure(label: str, url: str, samples: int, seeded: bool) -> Figures:
                 {"p": large.id},
             ).all()
             middle = session.scalar(
-                text("SELECT id FROM issues WHERE project_id = :p ORDER BY id OFFSET :o LIMIT 1"),
+                text("SELECT id FROM issues WHERE project_id = :p ORDER BY id LIMIT 1 OFFSET :o"),
                 {"p": large.id, "o": 25_000},
             )
             _, token = issue_token(session, owner, name="bench", scopes=["api"], expires_at=None)

@@ -222,6 +222,19 @@ def group_projects(
 # ---------------------------------------------------------------- walks
 
 
+def _small(session: Session, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The depth guard of a recursive step, telling SQLite's planner the queue is small.
+
+    Once a database has statistics (``ANALYZE``, ``PRAGMA optimize``), SQLite guesses
+    that the recursive queue is large and builds a Bloom filter over the whole links
+    index for every recursive step: 20-30 ms on 300k links for a walk of 3 rows.
+    ``likelihood()`` (SQLite only) corrects the estimate; PostgreSQL gets the plain condition.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return func.likelihood(condition, literal_column("0.001"))
+    return condition
+
+
 @dataclass(slots=True)
 class Step:
     """A node found by a walk, at its shortest distance, with one neighbour one step closer."""
@@ -271,7 +284,7 @@ def walk(
     step = (
         select(far, (cte.c.depth + one).label("depth"))
         .select_from(hop(L.join(cte, near == cte.c.node)))
-        .where(L.c.link_type == link_type, cte.c.depth < max_depth)
+        .where(L.c.link_type == link_type, _small(session, cte.c.depth < max_depth))
     )
     cte = cte.union(step)
     found = (
@@ -323,7 +336,7 @@ def tree_rows(session: Session, root: int, *, max_depth: int) -> TreeRows:
     cte = cte.union_all(
         select(L.c.target_id, L.c.source_id, (cte.c.depth + one).label("depth"))
         .select_from(L.join(cte, L.c.source_id == cte.c.node))
-        .where(L.c.link_type == PARENT_OF, cte.c.depth < max_depth)
+        .where(L.c.link_type == PARENT_OF, _small(session, cte.c.depth < max_depth))
     )
     columns = [c for c in NODE_COLUMNS if c is not P.c.full_path]
     query = (
