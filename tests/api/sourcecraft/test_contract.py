@@ -50,7 +50,7 @@ NO_CONTENT_EXCLUDED = [content_type_conformance, response_schema_conformance]
 # field is optional"); the published schema has no nullable fields, so a negative case whose
 # body holds a null may rightly succeed. Only such cases skip this one check.
 NULL_EXCLUDED = [negative_data_rejection]
-EXAMPLES = {"sqlite": 30, "postgresql": 10}
+EXAMPLES = {"sqlite": 25, "postgresql": 8}
 
 # Requests fuzzing alone rarely gets right, so that the success paths are checked too; each is
 # sent with generated query parameters (e.g. `silent`). Keyed by operationId without "ByID".

@@ -180,6 +180,29 @@ def test_s11_self_link_is_400(sc: SourceCraft, world: World) -> None:
             assert response.json()["message"] == "an issue cannot be linked to itself"
 
 
+def test_domain_rules_each_have_their_own_reason(sc: SourceCraft, world: World, factory: Factory) -> None:
+    """Step 7 of §7.1: second parent, second canonical, and each kind of cycle are 400s, told
+    apart by `details.reason`; a cycle names its path."""
+    a, b, c = (factory.issue(world.repo, name) for name in "abc")
+
+    def link(source: dict[str, Any], target: dict[str, Any], link_type: str) -> Any:
+        body = {"target_issue_id": str(target["id"]), "link_type": link_type}
+        return sc.post(f"/issues/id:{source['id']}/issue_links", json=body)
+
+    assert link(a, c, "parent_of").status_code == 201
+    assert_error(link(c, b, "subissue_of"), 400, "ValidationError", reason="already_has_parent")
+    assert link(b, a, "parent_of").status_code == 201
+    cycle = assert_error(link(b, c, "subissue_of"), 400, "ValidationError", reason="hierarchy_cycle")
+    assert cycle["details"]["path"].count("#") == 4
+    d, e, f = (factory.issue(world.repo, name) for name in "def")
+    assert link(d, e, "blocks").status_code == 201 and link(e, f, "blocks").status_code == 201
+    blocking = assert_error(link(d, f, "blocked_by"), 400, "ValidationError", reason="blocks_cycle")
+    # d blocked_by f is stored as f blocks d: the path runs from the blocker
+    assert blocking["details"]["path"] == f"#{f['iid']} -> #{d['iid']} -> #{e['iid']} -> #{f['iid']}"
+    assert link(d, f, "duplicates").status_code == 201
+    assert_error(link(d, world.target, "duplicates"), 400, "ValidationError", reason="already_duplicate")
+
+
 def _fill_to_limit(database: Any, world: World, issue: dict[str, Any]) -> None:
     """100 links on `issue`: 95 to issues of its repo, 5 to issues of `web` (hidden from the guest)."""
     bulk_links(database, issue["id"], bulk_issues(database, world.repo["id"], 95))

@@ -31,6 +31,7 @@ from issuegraph.api.sourcecraft.dependencies import (
 from issuegraph.api.sourcecraft.pagination import PageRequest, finish, keyset_query
 from issuegraph.api.sourcecraft.schemas import CreateRepositoryBody, UpdateRepositoryBody
 from issuegraph.db.models import Namespace, Project
+from issuegraph.domain.errors import Invalid
 from issuegraph.projects import service as projects
 from issuegraph.projects.service import ProjectAccess
 
@@ -61,19 +62,25 @@ def list_repositories(
 @router.post(ORG_ID + "/repos", status_code=201)
 def create_repository(
     actor: Actor = Authenticated,
+    silent: bool = Silent,  # validated like on every change; a new repository notifies nobody
     body: CreateRepositoryBody = Depends(json_body(CreateRepositoryBody)),
     org: Namespace = Depends(path_org),
     session: Session = DB,
 ) -> Response:
-    project = projects.create_project(
-        session,
-        actor,
-        name=body.name,
-        path=body.slug,
-        namespace_id=org.id,
-        visibility=body.visibility,
-        description=body.description or "",
-    )
+    try:
+        project = projects.create_project(
+            session,
+            actor,
+            name=body.name,
+            path=body.slug,
+            namespace_id=org.id,
+            visibility=body.visibility,
+            description=body.description or "",
+        )
+    except Invalid as refusal:
+        if refusal.details.get("field") == "path":  # GitLab's word for what this face calls a slug
+            refusal.details["field"] = "slug"
+        raise
     return json_response(ser.repository(project, org), 201)
 
 
