@@ -194,12 +194,6 @@ def sc(client: TestClient, factory: Factory) -> SourceCraft:
     return SourceCraft(client, factory.admin)
 
 
-@pytest.fixture(params=["slug", "id"])
-def form(request: pytest.FixtureRequest) -> str:
-    """Both addressing forms, wherever a route has both (spec §12: "run against both")."""
-    return str(request.param)
-
-
 def bulk_issues(database: Any, project_id: int, count: int, *, author_id: int = 1) -> list[int]:
     """Insert `count` issues straight into the database (fast set-up for limits and paging)."""
     with database.session() as session:

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from issuegraph.db.models import Event
 from tests.api.sourcecraft.conftest import SourceCraft, World, assert_error, bulk_issues, bulk_links
@@ -102,8 +102,7 @@ UNKNOWN_PATH_ISSUES = [
 
 
 def test_s5_unknown_path_issue_is_404(sc: SourceCraft, world: World) -> None:
-    """S5: an unknown organization, repository, issue slug or id, or a non-canonical slug: 404;
-    a bad body on a missing issue is still 400 (request shape comes before lookups)."""
+    """S5: unknown org, repo, issue slug or id, or a non-canonical slug: 404 (a bad body: still 400)."""
     for path in UNKNOWN_PATH_ISSUES:
         assert_error(sc.post(path, json={"target_issue_slug": "2"}), 404, "NotFound")
     response = sc.post("/issues/id:999999/issue_links", json={"link_type": "relates_to"})
@@ -160,8 +159,7 @@ def test_s9_any_second_link_between_the_pair_is_409(sc: SourceCraft, world: Worl
 
 
 def test_s10_reader_who_is_not_a_member_is_403(sc: SourceCraft, world: World, factory: Factory) -> None:
-    """S10: the caller reads both issues but is no member of the target's repository: 403;
-    had the pair been linked already, the same caller would hear 409 (conflict comes first)."""
+    """S10: a reader of both issues without membership in one repository: 403 (409 if already linked)."""
     public = factory.issue(world.public_repo, "public")
     for form in FORMS:
         assert_error(create(sc.as_(world.guest), world, form, public), 403, "PermissionDenied")
@@ -181,8 +179,7 @@ def test_s11_self_link_is_400(sc: SourceCraft, world: World) -> None:
 
 
 def test_domain_rules_each_have_their_own_reason(sc: SourceCraft, world: World, factory: Factory) -> None:
-    """Step 7 of §7.1: second parent, second canonical, and each kind of cycle are 400s, told
-    apart by `details.reason`; a cycle names its path."""
+    """§7.1 step 7: second parent, second canonical, each cycle: 400s told apart by `details.reason`."""
     a, b, c = (factory.issue(world.repo, name) for name in "abc")
 
     def link(source: dict[str, Any], target: dict[str, Any], link_type: str) -> Any:
@@ -492,3 +489,27 @@ def test_s29_blocked_by_made_here_reads_right_on_the_gitlab_face(
     assert (blocked_view["iid"], blocked_view["link_type"]) == (2, "is_blocked_by")
     assert (blocker_view["iid"], blocker_view["link_type"]) == (1, "blocks")
     assert blocked_view["issue_link_id"] == blocker_view["issue_link_id"] == int(link["id"])
+
+
+def test_lists_cost_the_same_queries_for_more_links(
+    sc: SourceCraft, world: World, factory: Factory, app: Any
+) -> None:
+    """STYLE §12: a link list, and an issue list, send as many queries for five links as for one."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    def count(path: str) -> int:
+        statements.clear()
+        event.listen(app.state.database.engine, "before_cursor_execute", record)
+        try:
+            assert sc.get(path).status_code == 200
+        finally:
+            event.remove(app.state.database.engine, "before_cursor_execute", record)
+        return len(statements)
+
+    create(sc, world, "id", world.target, link_type="blocks")
+    one = (count(links_url(world, world.issue, "slug")), count("/repos/acme/api/issues"))
+    _five_links(sc, world, factory)
+    assert (count(links_url(world, world.issue, "slug")), count("/repos/acme/api/issues")) == one

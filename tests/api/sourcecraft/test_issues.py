@@ -42,8 +42,7 @@ def _create(sc: SourceCraft, world: World, form: str, **body: Any) -> Any:
 
 
 def test_create_issue_with_every_field(sc: SourceCraft, world: World, factory: Factory) -> None:
-    """201: title, description, status, priority, visibility, deadline, assignee, labels, milestone;
-    the GitLab face sees the same issue (confidential, due date, closed state)."""
+    """201 with every field set (by slugs and by ids); GitLab sees the same issue, state and due date."""
     labels = [sc.post("/repos/acme/api/labels", json={"name": n}).json() for n in ("bug", "ui")]
     milestone = sc.post("/repos/acme/api/milestones", json={"name": "v1"}).json()
     for form, by_ids in (("slug", False), ("id", True)):
@@ -76,8 +75,7 @@ def test_create_issue_with_every_field(sc: SourceCraft, world: World, factory: F
 
 
 def test_create_issue_refuses_bad_shapes_with_400(sc: SourceCraft, world: World) -> None:
-    """400: no title, a 1025-character title, unknown status or priority, both label_ids and
-    label_slugs, a number where a string is due."""
+    """400: missing or too long title, unknown status or priority, exclusive fields, wrong types."""
     bad = [
         ({}, "title"),
         ({"title": ""}, "title"),

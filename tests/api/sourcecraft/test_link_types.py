@@ -40,8 +40,7 @@ def _gitlab_view(sc: SourceCraft, factory: Factory, issue: dict[str, Any]) -> li
 def test_seven_types_read_from_both_sides_through_both_faces(
     sc: SourceCraft, world: World, factory: Factory
 ) -> None:
-    """Each type, made on either face, reads as itself from its source and as its inverse from its
-    target, on both faces, under one link id."""
+    """Each type, made on either face, reads as itself and as its inverse, on both faces, one id."""
     for sc_type, gl_type, sc_inverse, gl_inverse in TYPES:
         # Made through SourceCraft, read through both faces.
         a, b = factory.issue(world.repo, f"{sc_type} a"), factory.issue(world.repo, f"{sc_type} b")
