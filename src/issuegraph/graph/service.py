@@ -549,40 +549,55 @@ class BulkItem:
     link_type: LinkType | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Row:
+    id: int
+    project_id: int
+    confidential: bool
+    author_id: int
+
+
 @dataclass
 class _Resolver:
     """Resolves bulk locators with a fixed number of queries per project, not per item.
 
     Same answers as ``issues.service.resolve_issue``: an issue the caller cannot read,
-    or in a project it cannot read, is NotFound.
+    or in a project it cannot read, is NotFound. Issues are looked up as plain rows;
+    each item then loads its two ``Issue`` objects and ``release`` detaches the ones it
+    loaded, so the session does not grow with the batch (ORM bulk updates in the link
+    rules visit every object the session holds).
     """
 
     session: Session
     actor: Actor
     projects: dict[str, ProjectAccess] = field(default_factory=dict)
     accesses: dict[int, ProjectAccess] = field(default_factory=dict)
-    by_id: dict[int, Issue] = field(default_factory=dict)
-    by_iid: dict[tuple[int, int], Issue] = field(default_factory=dict)
+    by_id: dict[int, _Row] = field(default_factory=dict)
+    by_iid: dict[tuple[int, int], int] = field(default_factory=dict)
+    loaded: list[Issue] = field(default_factory=list)
 
     def prefetch(self, items: Sequence[BulkItem]) -> None:
         locators = [loc for item in items for loc in (item.source, item.target)]
-        ids = {loc.id for loc in locators if loc.id is not None}
-        if ids:
-            self.by_id.update(issues_repo.by_ids(self.session, ids))
+        columns = (Issue.id, Issue.project_id, Issue.iid, Issue.confidential, Issue.author_id)
+        ids = sorted({loc.id for loc in locators if loc.id is not None})
         wanted: dict[str, set[int]] = defaultdict(set)
         for loc in locators:
             if loc.id is None and loc.project is not None and loc.iid is not None:
                 wanted[str(loc.project).lower()].add(loc.iid)
+        queries = [select(*columns).where(Issue.id.in_(ids))] if ids else []
         for key, iids in wanted.items():
             try:
                 access = self._project(key)
             except DomainError:
                 continue  # reported by the item itself
-            for issue in self.session.scalars(
-                select(Issue).where(Issue.project_id == access.project.id, Issue.iid.in_(sorted(iids)))
-            ):
-                self.by_iid[(issue.project_id, issue.iid)] = issue
-        missing = {i.project_id for i in self.by_id.values()} - self.accesses.keys()
+            queries.append(
+                select(*columns).where(Issue.project_id == access.project.id, Issue.iid.in_(sorted(iids)))
+            )
+        for query in queries:
+            for issue_id, project_id, iid, confidential, author_id in self.session.execute(query):
+                self.by_id[issue_id] = _Row(issue_id, project_id, bool(confidential), author_id)
+                self.by_iid[(project_id, iid)] = issue_id
+        missing = {r.project_id for r in self.by_id.values()} - self.accesses.keys()
         if missing:
             self.accesses.update(access_by_project_ids(self.session, self.actor, missing))
 
@@ -596,29 +611,41 @@ class _Resolver:
 
     def issue(self, where: Locator) -> Issue:
         if where.id is not None:
-            found = self.by_id.get(where.id)
-            access = self.accesses.get(found.project_id) if found is not None else None
-            if found is None or access is None or not self._readable(access, found):
-                raise NotFound("issue_not_found", "404 Not found")
-            return found
-        if where.project is None or where.iid is None:
+            row = self.by_id.get(where.id)
+        elif where.project is None or where.iid is None:
             raise Invalid("invalid_locator", "give an issue id, or a project and an iid")
-        access = self._project(str(where.project).lower())
-        found = self.by_iid.get((access.project.id, where.iid))
-        if found is None:
-            return issues_service.resolve_issue(self.session, access, where.iid)
-        if not self._readable(access, found):
+        else:
+            project = self._project(str(where.project).lower())
+            found = self.by_iid.get((project.project.id, where.iid))
+            row = self.by_id.get(found) if found is not None else None
+        access = self.accesses.get(row.project_id) if row is not None else None
+        if row is None or access is None or not self._readable(access, row):
             raise NotFound("issue_not_found", "404 Not found")
-        return found
+        return self._load(row.id)
 
-    def _readable(self, access: ProjectAccess, issue: Issue) -> bool:
+    def _load(self, issue_id: int) -> Issue:
+        present = self.session.identity_key(Issue, issue_id) in self.session.identity_map
+        issue = self.session.get(Issue, issue_id)
+        if issue is None:  # deleted since the prefetch
+            raise NotFound("issue_not_found", "404 Not found")
+        if not present:
+            self.loaded.append(issue)
+        return issue
+
+    def release(self) -> None:
+        """Detach the Issue objects this item loaded (they are not modified)."""
+        for issue in self.loaded:
+            if issue in self.session:
+                self.session.expunge(issue)
+        self.loaded.clear()
+
+    def _readable(self, access: ProjectAccess, row: _Row) -> bool:
         if not access.can_read:
             return False
-        if not issue.confidential or access.can_read_confidential:
+        uid = self.actor.user_id
+        if not row.confidential or access.can_read_confidential or (uid is not None and row.author_id == uid):
             return True
-        return access.can_read_issue(
-            issue, issues_repo.assignee_ids(self.session, [issue.id]).get(issue.id, [])
-        )
+        return uid is not None and uid in issues_repo.assignee_ids(self.session, [row.id]).get(row.id, [])
 
 
 def bulk_links(
@@ -652,6 +679,8 @@ def bulk_links(
                 errors.append(
                     {"index": index, "code": exc.code, "message": exc.message, "details": exc.details}
                 )
+            finally:
+                resolver.release()
     except BaseException:
         if outer.is_active:
             outer.rollback()
