@@ -12,6 +12,7 @@ placeholders), each call in its own read transaction like a request, JSON includ
     inside it; ready first page of the whole group;
   * the descendant tree of the 10k-issue hierarchy; ancestors; canonical issues;
   * the critical path of the 50k-issue project;
+  * 1,000 link creates in one bulk call (rolled back);
   * the streamed export (JSON, DOT) through a real ``uvicorn`` server process on a
     loopback port, with the server's RSS sampled every 20 ms: growth = peak during
     the export - RSS after a warm-up export.
@@ -42,6 +43,7 @@ from typing import Any
 import httpx
 import orjson
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -49,8 +51,10 @@ sys.path.insert(0, str(ROOT / "src"))
 from issuegraph.accounts.service import Actor, issue_token  # noqa: E402
 from issuegraph.config import Settings  # noqa: E402
 from issuegraph.db import migrate  # noqa: E402
-from issuegraph.db.engine import Database  # noqa: E402
+from issuegraph.db.engine import WRITE_OPTION, Database  # noqa: E402
 from issuegraph.db.models import Project, User  # noqa: E402
+from issuegraph.domain.errors import DomainError  # noqa: E402
+from issuegraph.domain.links import LinkType  # noqa: E402
 from issuegraph.graph import service  # noqa: E402
 from issuegraph.graph.seed import seed  # noqa: E402
 
@@ -285,6 +289,7 @@ def measure(label: str, url: str, samples: int, seeded: bool) -> Figures:
             [()] * 3,
             lambda a: int(a["length"]),
         )
+        _bulk(figures, database, owner.id, large.id)
         _exports(figures, url, token, large, huge)
     finally:
         database.dispose()
@@ -309,6 +314,32 @@ def _sample(session: Any, column: str, link_type: str, n: int, rng: random.Rando
         if row is not None:
             picked[row[0]] = (row[1], row[2])
     return list(picked.values())
+
+
+def _bulk(figures: Figures, database: Database, owner_id: int, project_id: int) -> None:
+    """1,000 related_to creates in one bulk call as the owner, rolled back afterwards."""
+    with Session(database.engine) as session:
+        session.connection(execution_options={WRITE_OPTION: True})
+        owner = session.get(User, owner_id)
+        actor = Actor(user=owner, scopes=frozenset({"api"}))
+        items = [
+            service.BulkItem(
+                "create",
+                service.Locator(project=str(project_id), iid=k),
+                service.Locator(project=str(project_id), iid=k + 20_000),
+                LinkType.RELATED_TO,
+            )
+            for k in range(1, 1001)
+        ]
+        started = time.perf_counter()
+        try:
+            created = len(service.bulk_links(session, actor, items))
+            outcome = f"{created} created"
+        except DomainError as exc:
+            outcome = f"refused: {len(exc.details.get('errors', []))} failing items"
+        seconds = time.perf_counter() - started
+        session.rollback()
+    figures.add("bulk: 1,000 link creates in one call", f"{seconds:.2f} s ({outcome}; rolled back)")
 
 
 def _exports(figures: Figures, url: str, token: str, large: Project, huge: Project | None) -> None:
