@@ -19,8 +19,8 @@ async def read_params(request: Request) -> dict[str, Any]:
     ctype = request.headers.get("content-type", "")
     body = await request.body()
     if not body:
-        return params
-    if "application/json" in ctype:
+        pass
+    elif "application/json" in ctype:
         try:
             data = json.loads(body)
         except ValueError as exc:
@@ -43,7 +43,16 @@ async def read_params(request: Request) -> dict[str, Any]:
         for key in form:
             parts = form.getlist(key)
             params[key] = parts if key.endswith("[]") or len(parts) > 1 else parts[0]
+    _refuse_nul(params)
     return params
+
+
+def _refuse_nul(params: dict[str, Any]) -> None:
+    """A NUL character is never valid text (PostgreSQL cannot store it): 400, not 500."""
+    for key, value in params.items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and "\x00" in v for v in values) or "\x00" in key:
+            raise Invalid("invalid_parameter", f"{key.replace(chr(0), '')} is invalid")
 
 
 def require(params: dict[str, Any], *names: str) -> None:
