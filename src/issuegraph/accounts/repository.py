@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from issuegraph.db.models import PersonalAccessToken, User
@@ -15,12 +15,17 @@ def token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+# Statements on every request's path are built once.
+_TOKEN = (
+    select(PersonalAccessToken, User)
+    .join(User, User.id == PersonalAccessToken.user_id)
+    .where(PersonalAccessToken.token_digest == bindparam("digest"))
+)
+_USERS = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
+
+
 def find_token(session: Session, raw: str) -> tuple[PersonalAccessToken, User] | None:
-    row = session.execute(
-        select(PersonalAccessToken, User)
-        .join(User, User.id == PersonalAccessToken.user_id)
-        .where(PersonalAccessToken.token_digest == token_digest(raw))
-    ).first()
+    row = session.execute(_TOKEN, {"digest": token_digest(raw)}).first()
     return (row[0], row[1]) if row else None
 
 
@@ -36,7 +41,7 @@ def users_by_id(session: Session, ids: Iterable[int]) -> dict[int, User]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))}
+    return {u.id: u for u in session.scalars(_USERS, {"ids": list(wanted)})}
 
 
 def list_users(

@@ -47,15 +47,22 @@ def next_iid(session: Session, project_id: int) -> int:
     return int(iid)
 
 
+# Statements on every request's path are built once.
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_BY_IID = select(Issue).where(Issue.project_id == bindparam("project_id"), Issue.iid == bindparam("iid"))
+_BY_IDS = select(Issue).where(Issue.id.in_(_IDS))
+_LOCK = select(Issue.id).where(Issue.id.in_(_IDS)).order_by(Issue.id).with_for_update()
+
+
 def by_iid(session: Session, project_id: int, iid: int) -> Issue | None:
-    return session.scalar(select(Issue).where(Issue.project_id == project_id, Issue.iid == iid))
+    return session.scalar(_BY_IID, {"project_id": project_id, "iid": iid})
 
 
 def by_ids(session: Session, ids: Iterable[int]) -> dict[int, Issue]:
     wanted = set(ids)
     if not wanted:
         return {}
-    return {i.id: i for i in session.scalars(select(Issue).where(Issue.id.in_(wanted)))}
+    return {i.id: i for i in session.scalars(_BY_IDS, {"ids": list(wanted)})}
 
 
 def assignee_ids(session: Session, issue_ids: Iterable[int]) -> dict[int, list[int]]:
@@ -77,9 +84,7 @@ def lock_issues(session: Session, ids: Iterable[int]) -> None:
     """Row-lock issues in id order (PostgreSQL; SQLite's write transaction already serialises)."""
     if session.get_bind().dialect.name == "sqlite":
         return
-    session.execute(
-        select(Issue.id).where(Issue.id.in_(sorted(set(ids)))).order_by(Issue.id).with_for_update()
-    )
+    session.execute(_LOCK, {"ids": sorted(set(ids))})
 
 
 @dataclass
@@ -99,7 +104,6 @@ class IssueView:
     blocking_issues_count: int = 0
 
 
-_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _BLOCKED = Issue.__table__.alias("blocked")
 _NOTES, _BLOCKING, _ASSIGNEE = 0, 1, 2
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
+    CTE,
     BindParameter,
     ScalarSelect,
+    Table,
     bindparam,
     case,
     delete,
@@ -22,18 +24,21 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from issuegraph.db.models import BigId, Issue, IssueLink, utcnow
 
 # One transaction-scoped advisory lock per acyclic relation kind (PostgreSQL). A cycle
 # check reads a path and then writes an edge; without a lock, two requests could each
 # add half of a cycle. SQLite needs none: its write transactions are already serial.
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _ADVISORY_KEYS = {"blocks": 0x1551_0001, "parent_of": 0x1551_0002, "duplicates": 0x1551_0003}
 
 
 def lock_kind(session: Session, link_type: str) -> None:
     if session.get_bind().dialect.name == "postgresql" and link_type in _ADVISORY_KEYS:
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEYS[link_type]})
+        session.execute(_ADVISORY_LOCK, {"key": _ADVISORY_KEYS[link_type]})
 
 
 def pair(a: int, b: int) -> tuple[int, int]:
@@ -63,6 +68,12 @@ _PAIR_AND_DEGREES = select(
 )
 
 
+_INSERT = {
+    "postgresql": pg_insert(IssueLink).on_conflict_do_nothing().returning(IssueLink.id),
+    "sqlite": sqlite_insert(IssueLink).on_conflict_do_nothing().returning(IssueLink.id),
+}
+
+
 def pair_and_degrees(session: Session, a: int, b: int) -> tuple[int | None, int, int]:
     """In one query: the id of the link between a and b (None if unlinked), and each one's link count."""
     lo, hi = pair(a, b)
@@ -79,10 +90,7 @@ def insert(session: Session, values: dict[str, Any]) -> int | None:
     A refused row is no error, so the transaction stays usable without a SAVEPOINT.
     """
     dialect = session.get_bind().dialect.name
-    statement = pg_insert(IssueLink) if dialect == "postgresql" else sqlite_insert(IssueLink)
-    result: int | None = session.scalar(
-        statement.values(**values).on_conflict_do_nothing().returning(IssueLink.id)
-    )
+    result: int | None = session.scalar(_INSERT[dialect], values)
     return result
 
 
@@ -102,15 +110,25 @@ def get(session: Session, link_id: int) -> IssueLink | None:
     return session.get(IssueLink, link_id)
 
 
-def reaches(session: Session, start: int, goal: int, link_type: str) -> bool:
-    """Is there a directed path start -> ... -> goal over links of this type?"""
-    reach = select(literal(start, BigId).label("id")).cte("reach", recursive=True)
-    reach = reach.union(
+def _reach(link_type: str) -> CTE:
+    """Recursive CTE: every issue reachable from :start over links of this type (start included)."""
+    reach = select(bindparam("start", type_=BigId).label("id")).cte("reach", recursive=True)
+    return reach.union(
         select(IssueLink.target_id)
         .join(reach, IssueLink.source_id == reach.c.id)
         .where(IssueLink.link_type == link_type)
     )
-    return bool(session.scalar(select(func.count()).select_from(reach).where(reach.c.id == goal)))
+
+
+_REACHES = {
+    kind: select(func.count()).select_from(reach).where(reach.c.id == bindparam("goal"))
+    for kind, reach in ((kind, _reach(kind)) for kind in ("blocks", "parent_of", "duplicates"))
+}
+
+
+def reaches(session: Session, start: int, goal: int, link_type: str) -> bool:
+    """Is there a directed path start -> ... -> goal over links of this type?"""
+    return bool(session.scalar(_REACHES[link_type], {"start": start, "goal": goal}))
 
 
 def path(session: Session, start: int, goal: int, link_type: str) -> list[int]:
@@ -194,8 +212,24 @@ def canonical_of(session: Session, issue_id: int) -> int | None:
     )
 
 
+# Core, not ORM-enabled: no scan of the session for objects to synchronise (touch() sets them).
+_ISSUES = cast(Table, Issue.__table__)
+_TOUCH = (
+    update(_ISSUES)
+    .where(_ISSUES.c.id.in_(bindparam("ids", expanding=True)))
+    .values(updated_at=bindparam("now"))
+)
+
+
 def touch(session: Session, ids: Iterable[int]) -> None:
-    session.execute(update(Issue).where(Issue.id.in_(list(set(ids)))).values(updated_at=utcnow()))
+    """Set updated_at of these issues, in the database and on the ones this session holds."""
+    now = utcnow()
+    wanted = sorted(set(ids))
+    session.execute(_TOUCH, {"ids": wanted, "now": now})
+    for issue_id in wanted:
+        issue = session.identity_map.get(identity_key(Issue, issue_id))
+        if issue is not None:
+            set_committed_value(issue, "updated_at", now)
 
 
 def remove(session: Session, link_id: int) -> None:

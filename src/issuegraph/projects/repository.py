@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, ScalarSelect, String, and_, cast, false, func, or_, select, true
+from sqlalchemy import ColumnElement, String, and_, bindparam, cast, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from issuegraph.db.models import GroupMember, Namespace, Project, ProjectMember
@@ -14,18 +14,15 @@ def ancestor_ids(namespace: Namespace) -> list[int]:
     return [int(x) for x in namespace.traversal_ids.split("/") if x]
 
 
-def ref_condition(ref: str | int) -> ColumnElement[bool]:
-    """SQL condition: the project is the one named by a numeric id or a full path."""
-    key = str(ref)
-    if key.isdigit():
-        return Project.id == int(key)
-    return func.lower(Project.full_path) == key.lower()
-
-
 def project_with_namespace(session: Session, ref: str | int) -> tuple[Project, Namespace] | None:
     """Find a project by numeric id or full path."""
     query = select(Project, Namespace).join(Namespace, Namespace.id == Project.namespace_id)
-    row = session.execute(query.where(ref_condition(ref))).first()
+    key = str(ref)
+    if key.isdigit():
+        query = query.where(Project.id == int(key))
+    else:
+        query = query.where(func.lower(Project.full_path) == key.lower())
+    row = session.execute(query).first()
     return (row[0], row[1]) if row else None
 
 
@@ -53,23 +50,38 @@ def namespace_by_full_path(session: Session, full_path: str) -> Namespace | None
     return session.scalar(select(Namespace).where(func.lower(Namespace.full_path) == full_path.lower()))
 
 
-def _level_columns(user_id: int) -> tuple[ScalarSelect[int], ScalarSelect[int]]:
-    """Correlated to Project and Namespace: the user's direct level, and the best through a group."""
-    direct = (
-        select(func.max(ProjectMember.access_level))
-        .where(ProjectMember.project_id == Project.id, ProjectMember.user_id == user_id)
-        .scalar_subquery()
+# Correlated to Project and Namespace: the user's direct level, and the best through a group.
+_DIRECT_LEVEL = (
+    select(func.max(ProjectMember.access_level))
+    .where(ProjectMember.project_id == Project.id, ProjectMember.user_id == bindparam("user_id"))
+    .scalar_subquery()
+)
+# traversal_ids is "1/5/9": group 5 is an ancestor because "/1/5/9/" contains "/5/".
+_GROUP_LEVEL = (
+    select(func.max(GroupMember.access_level))
+    .where(
+        GroupMember.user_id == bindparam("user_id"),
+        ("/" + Namespace.traversal_ids + "/").like("%/" + cast(GroupMember.namespace_id, String) + "/%"),
     )
-    # traversal_ids is "1/5/9": group 5 is an ancestor because "/1/5/9/" contains "/5/".
-    through_group = (
-        select(func.max(GroupMember.access_level))
-        .where(
-            GroupMember.user_id == user_id,
-            ("/" + Namespace.traversal_ids + "/").like("%/" + cast(GroupMember.namespace_id, String) + "/%"),
-        )
-        .scalar_subquery()
-    )
-    return direct, through_group
+    .scalar_subquery()
+)
+_WITH_NAMESPACE = select(Project, Namespace).join(Namespace, Namespace.id == Project.namespace_id)
+_PROJECT_BY = {
+    "id": Project.id == bindparam("id"),
+    "path": func.lower(Project.full_path) == bindparam("path"),
+    "ids": Project.id.in_(bindparam("ids", expanding=True)),
+}
+# Built once: a hot path should not pay for building and hashing the same statement per request.
+_PROJECTS = {by: _WITH_NAMESPACE.where(condition) for by, condition in _PROJECT_BY.items()}
+_PROJECTS_WITH_LEVELS = {
+    by: _WITH_NAMESPACE.add_columns(_DIRECT_LEVEL, _GROUP_LEVEL).where(condition)
+    for by, condition in _PROJECT_BY.items()
+}
+_LEVELS = (
+    select(Project.id, _DIRECT_LEVEL, _GROUP_LEVEL)
+    .join(Namespace, Namespace.id == Project.namespace_id)
+    .where(_PROJECT_BY["ids"])
+)
 
 
 def _level(namespace: Namespace, user_id: int, direct: int | None, through_group: int | None) -> int:
@@ -79,14 +91,20 @@ def _level(namespace: Namespace, user_id: int, direct: int | None, through_group
 
 
 def projects_with_levels(
-    session: Session, user_id: int | None, condition: ColumnElement[bool]
+    session: Session, user_id: int | None, *, ref: str | int | None = None, ids: Iterable[int] = ()
 ) -> list[tuple[Project, Namespace, int]]:
-    """Projects matching `condition`, each with its namespace and the user's access level (one query)."""
-    query = select(Project, Namespace).join(Namespace, Namespace.id == Project.namespace_id).where(condition)
+    """The project named by `ref` (numeric id or full path), or those with `ids`, each with its
+    namespace and the user's access level, in one query."""
+    params: dict[str, object]
+    if ref is None:
+        by, params = "ids", {"ids": list(ids)}
+    elif str(ref).isdigit():
+        by, params = "id", {"id": int(str(ref))}
+    else:
+        by, params = "path", {"path": str(ref).lower()}
     if user_id is None:
-        return [(p, ns, 0) for p, ns in session.execute(query)]
-    direct, through_group = _level_columns(user_id)
-    rows = session.execute(query.add_columns(direct, through_group))
+        return [(p, ns, 0) for p, ns in session.execute(_PROJECTS[by], params)]
+    rows = session.execute(_PROJECTS_WITH_LEVELS[by], {**params, "user_id": user_id})
     return [(p, ns, _level(ns, user_id, d, g)) for p, ns, d, g in rows]
 
 
@@ -97,12 +115,7 @@ def access_levels(
     pairs = {p.id: ns for p, ns in projects}
     if not pairs:
         return {}
-    direct, through_group = _level_columns(user_id)
-    rows = session.execute(
-        select(Project.id, direct, through_group)
-        .join(Namespace, Namespace.id == Project.namespace_id)
-        .where(Project.id.in_(pairs))
-    )
+    rows = session.execute(_LEVELS, {"ids": list(pairs), "user_id": user_id})
     levels = {pid: _level(pairs[pid], user_id, d, g) for pid, d, g in rows}
     # A project gone from the database meanwhile keeps only the owner rule.
     return {pid: levels.get(pid, _level(ns, user_id, None, None)) for pid, ns in pairs.items()}

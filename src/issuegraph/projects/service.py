@@ -101,11 +101,13 @@ def _memo(session: Session, actor: Actor) -> dict[int, ProjectAccess]:
     return memo.setdefault(actor, {})
 
 
-def _load_accesses(session: Session, actor: Actor, condition: Any) -> list[ProjectAccess]:
+def _load_accesses(
+    session: Session, actor: Actor, *, ref: str | int | None = None, ids: Iterable[int] = ()
+) -> list[ProjectAccess]:
     memo = _memo(session, actor)
     found = [
         ProjectAccess(p, ns, level, actor)
-        for p, ns, level in repo.projects_with_levels(session, actor.user_id, condition)
+        for p, ns, level in repo.projects_with_levels(session, actor.user_id, ref=ref, ids=ids)
     ]
     memo.update((access.project.id, access) for access in found)
     return found
@@ -120,7 +122,7 @@ def resolve_project(session: Session, actor: Actor, ref: str | int) -> ProjectAc
     else:
         access = next((a for a in memo.values() if a.project.full_path.lower() == key.lower()), None)
     if access is None:
-        found = _load_accesses(session, actor, repo.ref_condition(ref))
+        found = _load_accesses(session, actor, ref=ref)
         access = found[0] if found else None
     if access is None or not access.can_read:
         raise NotFound("project_not_found", "404 Project Not Found")
@@ -132,7 +134,7 @@ def access_by_project_ids(session: Session, actor: Actor, ids: Iterable[int]) ->
     wanted = set(ids)
     if not wanted:
         return {}
-    return {a.project.id: a for a in _load_accesses(session, actor, Project.id.in_(wanted))}
+    return {a.project.id: a for a in _load_accesses(session, actor, ids=wanted)}
 
 
 @event.listens_for(Session, "after_flush")
