@@ -132,9 +132,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     errors.register_face("/api/v4", gitlab_errors.render)
     errors.register_face("/api/graph", errors.native_renderer)
+    # Routes are matched in order, one regex each: the prefixed faces go before the
+    # SourceCraft face at the root, so a GitLab request does not try every root route first.
+    app.include_router(gitlab_router)
     _mount_optional_faces(app)
     errors.install(app)
-    app.include_router(gitlab_router)
 
     @app.get("/-/health", include_in_schema=False)
     def health() -> dict[str, str]:

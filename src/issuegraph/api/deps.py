@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
+from anyio import CancelScope, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -13,7 +14,11 @@ from issuegraph.db.engine import Database
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_database(request: Request) -> Database:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in a
+# worker thread, and each such hop costs more than the work in most of them.
+
+
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
@@ -21,16 +26,27 @@ def get_database(request: Request) -> Database:
 SESSION_STATE_KEY = "db_session"
 
 
-def get_session(request: Request, database: Database = Depends(get_database)) -> Iterator[Session]:
+async def get_session(request: Request, database: Database = Depends(get_database)) -> AsyncIterator[Session]:
     """The request owns the transaction: commit on success, roll back on any error.
 
     FastAPI ends this dependency only after the response is sent, so the app's
     CommitBeforeResponseMiddleware commits a successful request's session (found in the
-    request state) before the response starts; the commit here is then a no-op.
+    request state) before the response starts; the commit here is then a no-op. The session
+    begins its transaction at its first statement, inside the worker thread that runs it, so
+    opening it here costs no database round trip on the event loop.
     """
-    with database.session(write=request.method not in READ_METHODS) as session:
-        setattr(request.state, SESSION_STATE_KEY, session)
+    session = database.new_session(write=request.method not in READ_METHODS)
+    setattr(request.state, SESSION_STATE_KEY, session)
+    try:
         yield session
+    except BaseException:
+        with CancelScope(shield=True):
+            await to_thread.run_sync(session.close)  # rolls back what is open
+        raise
+    with CancelScope(shield=True):
+        if session.in_transaction():
+            await to_thread.run_sync(session.commit)
+        session.close()  # no transaction is open: no I/O
 
 
 def raw_token(request: Request) -> str | None:
@@ -49,6 +65,6 @@ def get_actor(request: Request, session: Session = Depends(get_session)) -> Acto
     return actor
 
 
-def require_user(actor: Actor = Depends(get_actor)) -> Actor:
+async def require_user(actor: Actor = Depends(get_actor)) -> Actor:
     actor.require_user()
     return actor

@@ -71,6 +71,15 @@ class Database:
         self.settings = settings
         self.engine = make_engine(settings)
         self._factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._write_factory = sessionmaker(
+            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False, autoflush=False
+        )
+
+    def new_session(self, *, write: bool = True) -> Session:
+        """A session that has not touched the database yet: its transaction begins with its
+        first statement (BEGIN IMMEDIATE on SQLite when `write`). The caller commits or rolls
+        back, then closes it."""
+        return (self._write_factory if write else self._factory)()
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:

@@ -43,7 +43,7 @@ from issuegraph.links import service as links
 from issuegraph.projects import service as projects
 
 
-def _writes_need_api_scope(request: Request, actor: Actor = Depends(get_actor)) -> None:
+async def _writes_need_api_scope(request: Request, actor: Actor = Depends(get_actor)) -> None:
     """Every GitLab write needs a user with an `api` token, checked before the request is read:
     401 without a token, 403 insufficient_scope for read_api, ahead of any 400 or 404 (as GitLab)."""
     if request.method not in READ_METHODS:
