@@ -18,9 +18,7 @@ async def read_params(request: Request) -> dict[str, Any]:
         params[key] = values if key.endswith("[]") or len(values) > 1 else values[0]
     ctype = request.headers.get("content-type", "")
     body = await request.body()
-    if not body:
-        pass
-    elif "application/json" in ctype:
+    if body and "application/json" in ctype:
         try:
             data = json.loads(body)
         except ValueError as exc:
@@ -28,14 +26,14 @@ async def read_params(request: Request) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise Invalid("invalid_json", "The request body must be a JSON object")
         params.update(data)
-    elif "application/x-www-form-urlencoded" in ctype:
+    elif body and "application/x-www-form-urlencoded" in ctype:
         # Parsed with the standard library: Starlette's request.form() needs python-multipart.
         form_values: dict[str, list[str]] = {}
         for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
             form_values.setdefault(key, []).append(value)
         for key, items in form_values.items():
             params[key] = items if key.endswith("[]") or len(items) > 1 else items[0]
-    elif "multipart/form-data" in ctype:
+    elif body and "multipart/form-data" in ctype:
         try:
             form = await request.form()
         except AssertionError as exc:  # python-multipart is not installed
