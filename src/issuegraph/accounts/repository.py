@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from issuegraph.db.models import PersonalAccessToken, User
+from issuegraph.db.sql import in_ids
 
 
 def token_digest(raw: str) -> str:
@@ -21,7 +22,7 @@ _TOKEN = (
     .join(User, User.id == PersonalAccessToken.user_id)
     .where(PersonalAccessToken.token_digest == bindparam("digest"))
 )
-_USERS = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
+_USERS = select(User).where(in_ids(User.id))
 
 
 def find_token(session: Session, raw: str) -> tuple[PersonalAccessToken, User] | None:

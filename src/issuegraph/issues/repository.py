@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
-    BindParameter,
     CompoundSelect,
     Select,
     and_,
@@ -34,6 +33,7 @@ from issuegraph.db.models import (
     Project,
     User,
 )
+from issuegraph.db.sql import in_ids
 
 
 def next_iid(session: Session, project_id: int) -> int:
@@ -48,10 +48,9 @@ def next_iid(session: Session, project_id: int) -> int:
 
 
 # Statements on every request's path are built once.
-_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _BY_IID = select(Issue).where(Issue.project_id == bindparam("project_id"), Issue.iid == bindparam("iid"))
-_BY_IDS = select(Issue).where(Issue.id.in_(_IDS))
-_LOCK = select(Issue.id).where(Issue.id.in_(_IDS)).order_by(Issue.id).with_for_update()
+_BY_IDS = select(Issue).where(in_ids(Issue.id))
+_LOCK = select(Issue.id).where(in_ids(Issue.id)).order_by(Issue.id).with_for_update()
 
 
 def by_iid(session: Session, project_id: int, iid: int) -> Issue | None:
@@ -111,23 +110,23 @@ _NOTES, _BLOCKING, _ASSIGNEE = 0, 1, 2
 # issues it blocks, 0) and one (issue, _ASSIGNEE, user id, position) row per assignee.
 _FACTS: CompoundSelect[int, int, int, int] = union_all(
     select(Note.issue_id, literal_column(str(_NOTES)), func.count(), literal_column("0"))
-    .where(Note.issue_id.in_(_IDS), Note.system.is_(False))
+    .where(in_ids(Note.issue_id), Note.system.is_(False))
     .group_by(Note.issue_id),
     select(IssueLink.source_id, literal_column(str(_BLOCKING)), func.count(), literal_column("0"))
     .join(_BLOCKED, _BLOCKED.c.id == IssueLink.target_id)
-    .where(IssueLink.source_id.in_(_IDS), IssueLink.link_type == "blocks", _BLOCKED.c.state == "opened")
+    .where(in_ids(IssueLink.source_id), IssueLink.link_type == "blocks", _BLOCKED.c.state == "opened")
     .group_by(IssueLink.source_id),
     select(
         IssueAssignee.issue_id,
         literal_column(str(_ASSIGNEE)),
         IssueAssignee.user_id,
         IssueAssignee.position,
-    ).where(IssueAssignee.issue_id.in_(_IDS)),
+    ).where(in_ids(IssueAssignee.issue_id)),
 )
 _LABELS = (
     select(IssueLabel.issue_id, Label)
     .join(Label, Label.id == IssueLabel.label_id)
-    .where(IssueLabel.issue_id.in_(_IDS))
+    .where(in_ids(IssueLabel.issue_id))
 )
 
 

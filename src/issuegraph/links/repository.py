@@ -28,6 +28,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from issuegraph.db.models import BigId, Issue, IssueLink, utcnow
+from issuegraph.db.sql import in_ids
 
 # One transaction-scoped advisory lock per acyclic relation kind (PostgreSQL). A cycle
 # check reads a path and then writes an edge; without a lock, two requests could each
@@ -216,7 +217,7 @@ def canonical_of(session: Session, issue_id: int) -> int | None:
 _ISSUES = cast(Table, Issue.__table__)
 _TOUCH = (
     update(_ISSUES)
-    .where(_ISSUES.c.id.in_(bindparam("ids", expanding=True)))
+    .where(in_ids(_ISSUES.c.id))
     .values(updated_at=bindparam("now"))
 )
 

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, String, and_, bindparam, cast, false, func
 from sqlalchemy.orm import Session
 
 from issuegraph.db.models import GroupMember, Namespace, Project, ProjectMember
+from issuegraph.db.sql import in_ids
 
 
 def ancestor_ids(namespace: Namespace) -> list[int]:
@@ -69,7 +70,7 @@ _WITH_NAMESPACE = select(Project, Namespace).join(Namespace, Namespace.id == Pro
 _PROJECT_BY = {
     "id": Project.id == bindparam("id"),
     "path": func.lower(Project.full_path) == bindparam("path"),
-    "ids": Project.id.in_(bindparam("ids", expanding=True)),
+    "ids": in_ids(Project.id),
 }
 # Built once: a hot path should not pay for building and hashing the same statement per request.
 _PROJECTS = {by: _WITH_NAMESPACE.where(condition) for by, condition in _PROJECT_BY.items()}
