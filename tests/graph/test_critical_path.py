@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+
 from issuegraph.api.native.routes import CriticalPath
-from issuegraph.graph.service import longest_chain
+from issuegraph.graph.service import gc_paused, longest_chain
 from tests.graph.conftest import refs
 
 
@@ -67,3 +69,21 @@ def test_longest_chain_on_a_diamond_with_a_cycle_guard():
     rows = [(i, 1, True) for i in range(1, 8)]
     edges = [(1, 2), (2, 4), (1, 3), (3, 5), (5, 4), (6, 7), (7, 6)]
     assert longest_chain(rows, edges, by="count") == [1, 3, 5, 4]
+
+
+def test_gc_pause_nests_and_restores_the_collector():
+    """gc_paused keeps the collector off while any user is inside, and restores its prior state."""
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -81,6 +84,38 @@ def node_of(issue: Issue, access: ProjectAccess) -> Node:
         issue.author_id,
         access.project.full_path,
     )
+
+
+# ---------------------------------------------------------------- big answers
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector off while a large answer is built.
+
+    A 10k-node tree keeps ~10k tracked objects alive for the request; they trigger full
+    collections that walk the whole process heap (measured: 8 in 20 requests, up to
+    +400 ms each). Nothing built here is cyclic, so reference counting frees it all.
+    Thread-safe: the collector comes back when the last concurrent user leaves, and
+    only if it was on before.
+    """
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 # ---------------------------------------------------------------- who sees what
@@ -198,6 +233,20 @@ def related_by_blocks(
     """
     depth = _check_depth(depth)
     access, start = resolve_target(session, actor, project_ref, iid)
+    with gc_paused():
+        return _related(session, actor, access, start, direction, depth, open_only, limit)
+
+
+def _related(
+    session: Session,
+    actor: Actor,
+    access: ProjectAccess,
+    start: Node,
+    direction: Direction,
+    depth: int,
+    open_only: bool,
+    limit: int,
+) -> dict[str, Any]:
     steps = repo.walk(
         session,
         start.id,
@@ -370,6 +419,11 @@ def descendant_tree(
             "invalid_depth", f"depth must be between 1 and {HIERARCHY_CAP}", details={"field": "depth"}
         )
     access, root = resolve_target(session, actor, project_ref, iid)
+    with gc_paused():
+        return _tree(session, actor, access, root, depth)
+
+
+def _tree(session: Session, actor: Actor, access: ProjectAccess, root: Node, depth: int) -> dict[str, Any]:
     found = repo.tree_rows(session, root.id, max_depth=depth)
     rows, paths = found.rows, found.project_paths
     viewer = Viewer(session, actor, {access.project.id: access})
@@ -438,9 +492,10 @@ def critical_path(
     but never its first or last issue.
     """
     scope = project_scope(session, actor, project_ref)
-    rows = repo.open_scope_nodes(session, scope.project_ids, scope.readable())
-    edges = repo.open_scope_blocks(session, scope.project_ids)
-    chain = longest_chain(rows, edges, by=by)
+    with gc_paused():
+        rows = repo.open_scope_nodes(session, scope.project_ids, scope.readable())
+        edges = repo.open_scope_blocks(session, scope.project_ids)
+        chain = longest_chain(rows, edges, by=by)
     nodes = repo.nodes_by_ids(session, chain)
     readable = {i for i, _, seen in rows if seen}
     weight = sum(nodes[i].weight or 0 for i in chain if i in readable)
