@@ -199,17 +199,6 @@ def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
     return views
 
 
-def has_open_blocker_clause() -> object:
-    """SQL condition on Issue: at least one open issue blocks it."""
-    blocker = Issue.__table__.alias("blocker")
-    return (
-        select(IssueLink.id)
-        .join(blocker, blocker.c.id == IssueLink.source_id)
-        .where(IssueLink.target_id == Issue.id, IssueLink.link_type == "blocks", blocker.c.state == "opened")
-        .exists()
-    )
-
-
 def paginate_offset(
     session: Session, query: Select[tuple[Issue]], offset: int, limit: int
 ) -> tuple[list[Issue], int]:

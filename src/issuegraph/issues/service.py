@@ -29,6 +29,7 @@ from issuegraph.db.models import (
 from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from issuegraph.domain.roles import AccessLevel
 from issuegraph.domain.statuses import BY_SLUG, PRIORITIES
+from issuegraph.graph import repository as graph_repo
 from issuegraph.issues import repository as repo
 from issuegraph.projects import repository as projects_repo
 from issuegraph.projects.service import ProjectAccess, access_by_project_ids
@@ -511,8 +512,7 @@ def _apply_filters(query: Select[tuple[Issue]], f: IssueFilters) -> Select[tuple
             Issue.milestone_id.in_(select(Milestone.id).where(Milestone.title == f.milestone_title))
         )
     if f.blocked is not None:
-        clause = repo.has_open_blocker_clause()
-        conditions.append(clause if f.blocked else ~clause)  # type: ignore[operator]
+        conditions.append(graph_repo.blocked_clause() if f.blocked else graph_repo.not_blocked_clause())
     if f.created_after:
         conditions.append(Issue.created_at >= f.created_after)
     if f.created_before:
