@@ -9,12 +9,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import unquote
 
-from anyio import to_thread
 from fastapi import FastAPI
 
 from issuegraph import __version__
 from issuegraph.api import errors
-from issuegraph.api.deps import SESSION_STATE_KEY
+from issuegraph.api.deps import SESSION_STATE_KEY, in_own_thread
 from issuegraph.api.gitlab import errors as gitlab_errors
 from issuegraph.api.gitlab.routes import router as gitlab_router
 from issuegraph.config import Settings, get_settings
@@ -68,10 +67,10 @@ class CommitBeforeResponseMiddleware:
             session = state.get(SESSION_STATE_KEY)
             if message["type"] == "http.response.start" and message["status"] < 400 and session is not None:
                 try:
-                    await to_thread.run_sync(session.commit)
+                    await in_own_thread(session.commit)
                 except Exception:
                     log.exception("commit failed on %s %s", scope.get("method"), scope.get("path"))
-                    await to_thread.run_sync(session.rollback)
+                    await in_own_thread(session.rollback)
                     failed = True
                     await send(
                         {

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 
-from anyio import CancelScope, to_thread
+from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,7 @@ from issuegraph.accounts.service import Actor, authenticate
 from issuegraph.db.engine import Database
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in a
@@ -24,6 +26,17 @@ async def get_database(request: Request) -> Database:
 
 
 SESSION_STATE_KEY = "db_session"
+
+
+async def in_own_thread(func: Callable[[], T]) -> T:
+    """Run a blocking call (a commit, a rollback) in a worker thread outside the shared pool.
+
+    Requests hold the pool's threads while they wait for row locks; the commit that
+    releases those locks must never queue behind them, or the server deadlocks.
+    """
+    with CancelScope(shield=True):
+        result = await to_thread.run_sync(func, limiter=CapacityLimiter(1))
+    return result  # noqa: RET504 - returning inside the scope reads to mypy as a missing return
 
 
 async def get_session(request: Request, database: Database = Depends(get_database)) -> AsyncIterator[Session]:
@@ -40,13 +53,11 @@ async def get_session(request: Request, database: Database = Depends(get_databas
     try:
         yield session
     except BaseException:
-        with CancelScope(shield=True):
-            await to_thread.run_sync(session.close)  # rolls back what is open
+        await in_own_thread(session.close)  # rolls back what is open
         raise
-    with CancelScope(shield=True):
-        if session.in_transaction():
-            await to_thread.run_sync(session.commit)
-        session.close()  # no transaction is open: no I/O
+    if session.in_transaction():
+        await in_own_thread(session.commit)
+    session.close()  # no transaction is open: no I/O
 
 
 def raw_token(request: Request) -> str | None:
