@@ -10,6 +10,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
+MAX_BIGINT = 2**63 - 1  # the largest id a BIGINT key (or an OFFSET) holds
+MAX_INT = 2**31 - 1  # the largest value of an INTEGER column on PostgreSQL
+
 
 class InIds(ColumnElement[bool]):
     """`column IN (...)` for a list of ids given at execution time as the parameter `name`.

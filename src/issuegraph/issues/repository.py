@@ -33,7 +33,7 @@ from issuegraph.db.models import (
     Project,
     User,
 )
-from issuegraph.db.sql import in_ids
+from issuegraph.db.sql import MAX_INT, in_ids
 
 
 def next_iid(session: Session, project_id: int) -> int:
@@ -54,6 +54,8 @@ _LOCK = select(Issue.id).where(in_ids(Issue.id)).order_by(Issue.id).with_for_upd
 
 
 def by_iid(session: Session, project_id: int, iid: int) -> Issue | None:
+    if abs(iid) > MAX_INT:  # no issue has an iid its INTEGER column cannot hold
+        return None
     return session.scalar(_BY_IID, {"project_id": project_id, "iid": iid})
 
 

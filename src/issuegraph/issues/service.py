@@ -26,6 +26,7 @@ from issuegraph.db.models import (
     User,
     utcnow,
 )
+from issuegraph.db.sql import MAX_INT
 from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from issuegraph.domain.roles import AccessLevel
 from issuegraph.domain.statuses import BY_SLUG, PRIORITIES
@@ -128,6 +129,8 @@ def _validate(fields: IssueFields, *, creating: bool) -> None:
         raise Invalid(
             "invalid_priority", f"unknown priority {fields.priority!r}", details={"field": "priority"}
         )
+    if fields.weight is not None and fields.weight > MAX_INT:
+        raise Invalid("invalid_weight", f"weight must be at most {MAX_INT}", details={"field": "weight"})
     if fields.weight is not None and fields.weight < 0:
         raise Invalid(
             "invalid_weight", "weight must be greater than or equal to 0", details={"field": "weight"}
@@ -473,8 +476,8 @@ def _apply_filters(query: Select[tuple[Issue]], f: IssueFilters) -> Select[tuple
         conditions.append(
             func.lower(Issue.title).like(_escape_like(f.title_prefix.lower()) + "%", escape="\\")
         )
-    if f.iids is not None:
-        conditions.append(Issue.iid.in_(f.iids))
+    if f.iids is not None:  # an iid no INTEGER holds names no issue (and must not reach the database)
+        conditions.append(Issue.iid.in_([iid for iid in f.iids if abs(iid) <= MAX_INT]))
     if f.confidential is not None:
         conditions.append(Issue.confidential.is_(f.confidential))
     if f.author_id is not None:

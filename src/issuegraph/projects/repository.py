@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, String, and_, bindparam, cast, false, func
 from sqlalchemy.orm import Session
 
 from issuegraph.db.models import GroupMember, Namespace, Project, ProjectMember
-from issuegraph.db.sql import in_ids
+from issuegraph.db.sql import MAX_BIGINT, in_ids
 
 
 def ancestor_ids(namespace: Namespace) -> list[int]:
@@ -42,7 +42,7 @@ def projects_with_namespaces(session: Session, ids: Iterable[int]) -> dict[int, 
 def namespace_by_ref(session: Session, ref: str | int) -> Namespace | None:
     key = str(ref)
     if key.isdigit():
-        return session.get(Namespace, int(key))
+        return session.get(Namespace, int(key)) if int(key) <= MAX_BIGINT else None
     return session.scalar(select(Namespace).where(func.lower(Namespace.full_path) == key.lower()))
 
 
@@ -100,6 +100,8 @@ def projects_with_levels(
     if ref is None:
         by, params = "ids", {"ids": list(ids)}
     elif str(ref).isdigit():
+        if int(str(ref)) > MAX_BIGINT:
+            return []  # no such id
         by, params = "id", {"id": int(str(ref))}
     else:
         by, params = "path", {"path": str(ref).lower()}

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request
 
 from issuegraph.api.gitlab.params import int_param
+from issuegraph.db.sql import MAX_BIGINT
 from issuegraph.domain.errors import Invalid
 
 MAX_PER_PAGE = 100
@@ -28,7 +29,10 @@ class Page:
 def page_of(params: dict[str, Any]) -> Page:
     page = int_param(params, "page", default=1) or 1
     per_page = int_param(params, "per_page", default=20) or 20
-    return Page(page=max(page, 1), per_page=min(max(per_page, 1), MAX_PER_PAGE))
+    result = Page(page=max(page, 1), per_page=min(max(per_page, 1), MAX_PER_PAGE))
+    if result.offset > MAX_BIGINT:
+        raise Invalid("invalid_parameter", "page is invalid")
+    return result
 
 
 def _url_with(request: Request, **changes: Any) -> str:

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, unquote
 
 from fastapi import Request
 
+from issuegraph.db.sql import MAX_BIGINT
 from issuegraph.domain.errors import Invalid
 
 
@@ -59,16 +60,25 @@ def require(params: dict[str, Any], *names: str) -> None:
         raise Invalid("missing_parameter", ", ".join(missing))
 
 
+def bigint(value: Any, name: str) -> int:
+    """`value` as an integer a BIGINT column holds, or a 400 naming the parameter (never a 500
+    from the database for an id it cannot store)."""
+    if isinstance(value, bool):
+        raise Invalid("invalid_parameter", f"{name} is invalid")
+    try:
+        number = int(str(value))
+    except ValueError as exc:
+        raise Invalid("invalid_parameter", f"{name} is invalid") from exc
+    if not -MAX_BIGINT <= number <= MAX_BIGINT:
+        raise Invalid("invalid_parameter", f"{name} is invalid")
+    return number
+
+
 def int_param(params: dict[str, Any], name: str, *, default: int | None = None) -> int | None:
     value = params.get(name)
     if value in (None, ""):
         return default
-    if isinstance(value, bool):
-        raise Invalid("invalid_parameter", f"{name} is invalid")
-    try:
-        return int(str(value))
-    except ValueError as exc:
-        raise Invalid("invalid_parameter", f"{name} is invalid") from exc
+    return bigint(value, name)
 
 
 def bool_param(params: dict[str, Any], name: str) -> bool | None:

@@ -23,6 +23,7 @@ from issuegraph.api.gitlab.pagination import (
     page_of,
 )
 from issuegraph.api.gitlab.params import (
+    bigint,
     bool_param,
     iid_path,
     int_param,
@@ -34,6 +35,7 @@ from issuegraph.api.gitlab.params import (
 )
 from issuegraph.api.responses import json_response
 from issuegraph.db.models import Issue, Note
+from issuegraph.db.sql import MAX_BIGINT
 from issuegraph.domain.errors import Invalid, NotFound
 from issuegraph.domain.links import from_gitlab_name
 from issuegraph.issues import repository as issues_repo
@@ -374,9 +376,10 @@ def _date(params: Params, name: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
+        # In UTC now, as stored: 0001-01-01T00:00+14:00 has no UTC date and is invalid.
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
         raise Invalid("invalid_parameter", f"{name} is invalid") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _fields(params: Params, *, creating: bool) -> IssueFields:
@@ -397,10 +400,7 @@ def _fields(params: Params, *, creating: bool) -> IssueFields:
     if ids is not None or "assignee_id" in params:
         raw = ids if ids is not None else [params.get("assignee_id")]
         raw = raw if isinstance(raw, list) else str(raw).split(",")
-        try:
-            fields.assignee_ids = [int(x) for x in raw if x not in (None, "", 0, "0")]
-        except (TypeError, ValueError) as exc:
-            raise Invalid("invalid_parameter", "assignee_ids is invalid") from exc
+        fields.assignee_ids = [bigint(x, "assignee_ids") for x in raw if x not in (None, "", 0, "0")]
     if "milestone_id" in params:
         mid = int_param(params, "milestone_id")
         if mid:
@@ -438,10 +438,7 @@ def _filters(params: Params) -> IssueFilters:
     f.search = str_param(params, "search") or None
     iids = list_param(params, "iids")
     if iids is not None:
-        try:
-            f.iids = [int(x) for x in iids if x != ""]
-        except ValueError as exc:
-            raise Invalid("invalid_parameter", "iids is invalid") from exc
+        f.iids = [bigint(x, "iids") for x in iids if x != ""]
     f.confidential = bool_param(params, "confidential")
     assignee = str_param(params, "assignee_id")
     if assignee is not None and assignee != "":
@@ -503,6 +500,8 @@ def _keyset_page(
         data = decode_cursor(cursor)
         try:
             last_id = int(data["id"])
+            if abs(last_id) > MAX_BIGINT:
+                raise ValueError(last_id)
             last_value: Any = last_id if order_by == "id" else datetime.fromisoformat(str(data["v"]))
         except (KeyError, ValueError, TypeError) as exc:
             raise Invalid("invalid_cursor", "cursor is invalid") from exc
