@@ -528,7 +528,13 @@ def _keyset_page(
     )
 
 
-@router.get("/issues", responses={200: {"model": list[schemas.Issue]}})
+@router.get(
+    "/issues",
+    responses={200: {"model": list[schemas.Issue]}},
+    openapi_extra=schemas.query(
+        scope={"type": "string", "enum": ["created_by_me", "assigned_to_me", "all"]}, **schemas.ISSUE_FILTERS
+    ),
+)
 def list_all_issues(
     request: Request,
     params: Params = Depends(read_params),
@@ -548,7 +554,11 @@ def list_all_issues(
     return _issue_page(request, session, query, params)
 
 
-@router.get("/projects/{project_id}/issues", responses={200: {"model": list[schemas.Issue]}})
+@router.get(
+    "/projects/{project_id}/issues",
+    responses={200: {"model": list[schemas.Issue]}},
+    openapi_extra=schemas.query(**schemas.ISSUE_FILTERS),
+)
 def list_project_issues(
     request: Request,
     project_id: str,
@@ -631,7 +641,11 @@ def delete_issue(
     return Response(status_code=204)
 
 
-@router.get("/projects/{project_id}/issues/{issue_iid}/notes", responses={200: {"model": list[schemas.Note]}})
+@router.get(
+    "/projects/{project_id}/issues/{issue_iid}/notes",
+    responses={200: {"model": list[schemas.Note]}},
+    openapi_extra=schemas.query(sort={"type": "string", "enum": ["asc", "desc"]}, **schemas.PAGE),
+)
 def list_notes(
     request: Request,
     project_id: str,
@@ -662,6 +676,7 @@ def list_notes(
     "/projects/{project_id}/issues/{issue_iid}/notes",
     status_code=201,
     responses={201: {"model": schemas.Note}},
+    openapi_extra=schemas.body_of(schemas.NoteCreate),
 )
 def create_note(
     project_id: str,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from issuegraph.db.sql import MAX_BIGINT, MAX_INT
 
 
 class _Open(BaseModel):
@@ -118,9 +120,20 @@ class Error(BaseModel):
     error: str
 
 
+class NoteCreate(BaseModel):
+    body: str
+
+
+# The ranges the database holds: documented so that clients (and schemathesis' boundary
+# cases) know them; a value outside is a 400 or names nothing (404), never a 500.
+Id = Annotated[int, Field(ge=1, le=MAX_BIGINT)]
+Iid = Annotated[int, Field(ge=1, le=MAX_INT)]
+Weight = Annotated[int, Field(ge=0, le=MAX_INT)]
+
+
 class LinkCreate(BaseModel):
-    target_project_id: int | str
-    target_issue_iid: int | str
+    target_project_id: Id | str
+    target_issue_iid: Iid | str
     link_type: GitLabLinkType | None = None
 
 
@@ -129,10 +142,10 @@ class IssueCreate(BaseModel):
     description: str | None = None
     confidential: bool | None = None
     labels: str | None = None
-    assignee_ids: list[int] | None = None
-    milestone_id: int | None = None
+    assignee_ids: list[Id] | None = None
+    milestone_id: Annotated[int, Field(ge=0, le=MAX_BIGINT)] | None = None  # 0 clears
     due_date: str | None = None
-    weight: int | None = None
+    weight: Weight | None = None
 
 
 class IssueUpdate(BaseModel):
@@ -142,12 +155,54 @@ class IssueUpdate(BaseModel):
     labels: str | None = None
     add_labels: str | None = None
     remove_labels: str | None = None
-    assignee_ids: list[int] | None = None
-    milestone_id: int | None = None
+    assignee_ids: list[Id] | None = None
+    milestone_id: Annotated[int, Field(ge=0, le=MAX_BIGINT)] | None = None  # 0 clears
     due_date: str | None = None
-    weight: int | None = None
+    weight: Weight | None = None
     state_event: Literal["close", "reopen"] | None = None
     discussion_locked: bool | None = None
+
+
+def query(**schemas: dict[str, Any]) -> dict[str, Any]:
+    """openapi_extra for a route that reads these optional query parameters itself."""
+    return {
+        "parameters": [
+            {"name": name.replace("__", "[]"), "in": "query", "required": False, "schema": schema}
+            for name, schema in schemas.items()
+        ]
+    }
+
+
+_ID = {"type": "integer", "minimum": 1, "maximum": MAX_BIGINT}
+_TEXT = {"type": "string"}
+_TIME = {"type": "string", "format": "date-time"}
+PAGE = {
+    # Beyond this page an offset no longer fits a BIGINT: 400.
+    "page": {"type": "integer", "minimum": 1, "maximum": MAX_BIGINT // 100},
+    "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+}
+ISSUE_FILTERS = {
+    "state": {"type": "string", "enum": ["opened", "closed", "all"]},
+    "labels": {"type": "string", "description": "Comma-separated names, or None / Any"},
+    "search": _TEXT,
+    "iids__": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_INT}},
+    "confidential": {"type": "boolean"},
+    "assignee_id": {"type": "string", "description": "A user id, or None / Any"},
+    "assignee_username": _TEXT,
+    "author_id": _ID,
+    "author_username": _TEXT,
+    "milestone": _TEXT,
+    "blocked": {"type": "boolean"},
+    "created_after": _TIME,
+    "created_before": _TIME,
+    "updated_after": _TIME,
+    "updated_before": _TIME,
+    "order_by": {"type": "string", "enum": ["created_at", "updated_at", "id", "due_date", "title", "weight"]},
+    "sort": {"type": "string", "enum": ["asc", "desc"]},
+    "pagination": {"type": "string", "enum": ["keyset"]},
+    "cursor": _TEXT,
+    **PAGE,
+}
 
 
 def body_of(model: type[BaseModel], required: bool = True) -> dict[str, Any]:
