@@ -9,7 +9,9 @@ invalid data, at most 25 examples an operation). Three requests in four get thei
 parameters pointed at seeded objects: the project by id or by URL-encoded full path, issue iids
 1-4 and the ids of their links; DELETE operations get objects of their own, so that they do not
 empty the world the others read. The fourth keeps the generated path (unknown or malformed ids).
-A second test sends hand-written valid requests (VALID), so the success paths are checked too.
+A second test sends hand-written valid requests (VALID), so the success paths are checked too;
+a third sends each operation as callers who must be refused (no token, a bad token, a read_api
+token, a user outside the private project), so the 401, 403 and 404 bodies are checked as well.
 
 Checks, on every response:
 - not_a_server_error: no 5xx;
@@ -94,6 +96,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
 class World:
     app: Any
     auth: dict[str, str]
+    others: dict[str, dict[str, str]]  # headers of callers who get refusals: 401, 403, 404
     targets: list[dict[str, str]]  # path parameters naming seeded objects
     doomed_issues: list[dict[str, str]]  # the same, for DELETE .../issues/{issue_iid}
     doomed_links: list[dict[str, str]]  # the same, for DELETE .../links/{issue_link_id}
@@ -124,6 +127,15 @@ def _fresh_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url
+
+
+def _callers(factory: Factory) -> dict[str, dict[str, str]]:
+    return {
+        "anonymous": {},
+        "bad token": {"PRIVATE-TOKEN": "not-a-token"},
+        "read_api": factory.user("reader", scopes="read_api").headers,
+        "stranger": factory.user("stranger").headers,
+    }
 
 
 def _seed(factory: Factory) -> dict[str, list[dict[str, str]]]:
@@ -165,7 +177,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         app.state.database = database
         with TestClient(app) as client:
             pools = _seed(Factory(client))
-        yield World(app, {"PRIVATE-TOKEN": ADMIN_TOKEN}, **pools)
+            others = _callers(Factory(client))
+        yield World(app, {"PRIVATE-TOKEN": ADMIN_TOKEN}, others, **pools)
         database.dispose()
     get_settings.cache_clear()
 
@@ -196,6 +209,24 @@ def test_valid_requests_conform(label: str, body: dict[str, Any], world: World) 
     response = case.call(app=world.app, headers=world.auth)
     assert response.status_code < 500, response.text
     case.validate_response(response, checks=CHECKS, headers=world.auth)
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "bad token", "read_api", "stranger"])
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
+def test_refusals_conform(label: str, caller: str, world: World) -> None:
+    """Without a token, with a bad or read-only one, or outside the private project: a documented refusal."""
+    operation = OPERATIONS[label]
+    target = world.targets[0]
+    names = {p.name for p in operation.iter_parameters() if p.location == "path"}
+    extra: dict[str, Any] = {}
+    if label in VALID:
+        body = VALID[label][0]
+        filled = {k: (target["project_id"] if v == "{project}" else v) for k, v in body.items()}
+        extra = {"body": filled, "media_type": "application/json"}
+    case = operation.Case(path_parameters={name: target[name] for name in names}, **extra)
+    response = case.call(app=world.app, headers=world.others[caller])
+    assert response.status_code in (401, 403, 404), response.text
+    case.validate_response(response, checks=CHECKS, headers=world.others[caller])
 
 
 def test_every_issue_and_link_operation_is_fuzzed() -> None:

@@ -120,6 +120,13 @@ class Error(BaseModel):
     error: str
 
 
+class InsufficientScope(Error):
+    """403 for a write with a read_api token."""
+
+    error_description: str
+    scope: str
+
+
 class NoteCreate(BaseModel):
     body: str
 
@@ -222,7 +229,7 @@ def body_of(model: type[BaseModel], required: bool = True) -> dict[str, Any]:
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Error, "description": "Invalid parameters"},
     401: {"model": Message, "description": "Unauthorized"},
-    403: {"model": Message, "description": "Forbidden"},
+    403: {"model": Message | InsufficientScope, "description": "Forbidden"},
     404: {"model": Message, "description": "Not found"},
     409: {"model": Message, "description": "Conflict"},
     422: {"model": Message, "description": "Refused by a rule"},
