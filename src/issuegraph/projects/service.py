@@ -377,7 +377,7 @@ def list_projects(
     }.get(order_by, Project.created_at)
     ordering = [column.asc(), Project.id.asc()] if sort == "asc" else [column.desc(), Project.id.desc()]
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(*ordering).offset(offset).limit(limit)).tuples().all()
+    rows = session.execute(query.order_by(*ordering).offset(offset).limit(limit)).all()
     return rows, total
 
 
