@@ -48,8 +48,10 @@ async def get_session(request: Request, database: Database = Depends(get_databas
     begins its transaction at its first statement, inside the worker thread that runs it, so
     opening it here costs no database round trip on the event loop.
     """
-    session = database.new_session(write=request.method not in READ_METHODS)
-    setattr(request.state, SESSION_STATE_KEY, session)
+    write = request.method not in READ_METHODS
+    session = database.new_session(write=write)
+    if write:  # a read has nothing to commit before its response
+        setattr(request.state, SESSION_STATE_KEY, session)
     try:
         yield session
     except BaseException:

@@ -84,10 +84,10 @@ class Database:
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
         """A unit of work: commits on success, rolls back on any error."""
-        session = self._factory()
+        session = self.new_session(write=write)
         try:
             if write:
-                session.connection(execution_options={WRITE_OPTION: True})
+                session.connection()  # the write transaction starts now (BEGIN IMMEDIATE on SQLite)
             yield session
             session.commit()
         except BaseException:
