@@ -15,30 +15,6 @@ def ancestor_ids(namespace: Namespace) -> list[int]:
     return [int(x) for x in namespace.traversal_ids.split("/") if x]
 
 
-def project_with_namespace(session: Session, ref: str | int) -> tuple[Project, Namespace] | None:
-    """Find a project by numeric id or full path."""
-    query = select(Project, Namespace).join(Namespace, Namespace.id == Project.namespace_id)
-    key = str(ref)
-    if key.isdigit():
-        query = query.where(Project.id == int(key))
-    else:
-        query = query.where(func.lower(Project.full_path) == key.lower())
-    row = session.execute(query).first()
-    return (row[0], row[1]) if row else None
-
-
-def projects_with_namespaces(session: Session, ids: Iterable[int]) -> dict[int, tuple[Project, Namespace]]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Project, Namespace)
-        .join(Namespace, Namespace.id == Project.namespace_id)
-        .where(Project.id.in_(wanted))
-    ).all()
-    return {p.id: (p, n) for p, n in rows}
-
-
 def namespace_by_ref(session: Session, ref: str | int) -> Namespace | None:
     key = str(ref)
     if key.isdigit():
