@@ -180,15 +180,15 @@ def query(**schemas: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_ID = {"type": "integer", "minimum": 1, "maximum": MAX_BIGINT}
-_TEXT = {"type": "string"}
-_TIME = {"type": "string", "format": "date-time"}
-PAGE = {
+_ID: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_BIGINT}
+_TEXT: dict[str, Any] = {"type": "string"}
+_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+PAGE: dict[str, dict[str, Any]] = {
     # Beyond this page an offset no longer fits a BIGINT: 400.
     "page": {"type": "integer", "minimum": 1, "maximum": MAX_BIGINT // 100},
     "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
 }
-ISSUE_FILTERS = {
+ISSUE_FILTERS: dict[str, dict[str, Any]] = {
     "state": {"type": "string", "enum": ["opened", "closed", "all"]},
     "labels": {"type": "string", "description": "Comma-separated names, or None / Any"},
     "search": _TEXT,
