@@ -8,7 +8,7 @@ loopback port and, at concurrency 8 (one httpx client per thread), measures:
   * link creates per second through the GitLab face (random distinct pairs, mostly
     relates_to, one in ten blocks, oriented low -> high iid so no cycle is ever refused),
   * list-links latency p50 / p99 for the hub issue,
-  * the same two figures through the SourceCraft face when it is mounted,
+  * the same two figures through the SourceCraft face,
   * the server's peak RSS (VmHWM of the server process and its children),
   * SQL statements per create and per list (in-process, on the same database).
 
@@ -23,16 +23,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -218,6 +218,25 @@ def peak_rss_mib(pid: int) -> tuple[float, float]:
     return sum(peaks), max(peaks, default=0.0)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by these processes (threads included)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy (not idle or waiting for I/O) since boot."""
+    with open("/proc/stat") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 # ---------------------------------------------------------------- load
 
 
@@ -227,6 +246,8 @@ class Run:
     seconds: float = 0.0
     statuses: Counter[int] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)  # the first few non-2xx bodies, for the report
+    cpu_ms: tuple[float, ...] = ()  # CPU ms per request: server, load generator, whole machine
 
     @property
     def rate(self) -> float:
@@ -239,38 +260,86 @@ class Run:
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
 
 
-Request = Callable[[httpx.Client], httpx.Response]
+# A request is (method, path, JSON body or None), sent as raw HTTP/1.1 on a keep-alive connection.
+Request = tuple[str, str, dict[str, Any] | None]
 
 
-def load(base: str, jobs: Iterator[Request], seconds: float, limit: int) -> Run:
-    """Run jobs from 8 threads until `seconds` pass, `limit` requests are sent or jobs run out."""
-    run, lock = Run(), threading.Lock()
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    deadline = time.perf_counter() + seconds
+def encode(request: Request, host: str) -> bytes:
+    method, path, body = request
+    payload = json.dumps(body).encode() if body is not None else b""
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {TOKEN}\r\n"
+        f"Accept: application/json\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    )
+    return head.encode() + payload
 
-    def worker() -> None:
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-            while True:
-                with lock:
-                    job = next(jobs, None) if run.requests < limit else None
-                    if job is None or time.perf_counter() > deadline:
-                        return
-                    run.requests += 1
+
+async def exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+) -> tuple[int, bytes]:
+    """Send one request and read one response (the server always sends Content-Length)."""
+    writer.write(raw)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    body = await reader.readexactly(length) if length else b""
+    return status, body
+
+
+def load(base: str, jobs: Iterator[Request], seconds: float, limit: int, server_pid: int) -> Run:
+    """Send jobs on CONCURRENCY keep-alive connections until `seconds` pass, `limit` are sent or
+    jobs run out. The client is a few lines of asyncio on raw sockets, not an HTTP library: on
+    this two-core machine the load generator shares the cores with the server and the database,
+    and httpx in threads used about a fifth of them."""
+    host, port = base.removeprefix("http://").split(":")
+    run = Run()
+
+    async def connection(deadline: float) -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while run.requests < limit and time.perf_counter() < deadline:
+                job = next(jobs, None)
+                if job is None:
+                    return
+                run.requests += 1
+                raw = encode(job, f"{host}:{port}")
                 start = time.perf_counter()
-                response = job(client)
-                elapsed = time.perf_counter() - start
-                with lock:
-                    run.statuses[response.status_code] += 1
-                    run.latencies.append(elapsed)
+                status, body = await exchange(reader, writer, raw)
+                run.latencies.append(time.perf_counter() - start)
+                run.statuses[status] += 1
+                if status >= 300 and len(run.bodies) < 3:
+                    run.bodies.append(body[:300])
+        finally:
+            writer.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
+    async def drive() -> None:
+        deadline = time.perf_counter() + seconds
+        await asyncio.gather(*(connection(deadline) for _ in range(CONCURRENCY)))
+
+    server = process_tree(server_pid)
+    cpu_before = (cpu_seconds(server), time.process_time(), machine_busy_seconds())
     began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    asyncio.run(drive())
     run.seconds = time.perf_counter() - began
+    cpu_after = (cpu_seconds(server), time.process_time(), machine_busy_seconds())
+    if run.requests:
+        run.cpu_ms = tuple((b - a) * 1000 / run.requests for a, b in zip(cpu_before, cpu_after, strict=True))
     return run
+
+
+def cpu_report(run: Run) -> str:
+    """CPU per request: the server, this load generator, and the rest of the machine (the database)."""
+    server, client, machine = run.cpu_ms
+    rest = machine - server - client
+    return (
+        f"CPU per request: server {server:.2f} ms, load generator {client:.2f} ms, "
+        f"rest of machine (database) {rest:.2f} ms"
+    )
 
 
 def link_kind(a: int, b: int, n: int) -> tuple[int, int, bool]:
@@ -287,16 +356,14 @@ def gitlab_creates(seed: Seed, pairs: list[tuple[int, int]]) -> Iterator[Request
             "target_issue_iid": tgt,
             "link_type": "blocks" if blocks else "relates_to",
         }
-        path = f"/api/v4/projects/{seed.project_id}/issues/{src}/links"
-        yield lambda client, path=path, body=body: client.post(path, json=body)
+        yield ("POST", f"/api/v4/projects/{seed.project_id}/issues/{src}/links", body)
 
 
 def sourcecraft_creates(pairs: list[tuple[int, int]]) -> Iterator[Request]:
     for n, (a, b) in enumerate(pairs):
         src, tgt, blocks = link_kind(a, b, n)
         body = {"target_issue_slug": str(tgt), "link_type": "blocks" if blocks else "related_to"}
-        path = f"/repos/{GROUP}/{PROJECT}/issues/{src}/issue_links"
-        yield lambda client, path=path, body=body: client.post(path, json=body)
+        yield ("POST", f"/repos/{GROUP}/{PROJECT}/issues/{src}/issue_links", body)
 
 
 def repeat(request: Request) -> Iterator[Request]:
@@ -305,13 +372,11 @@ def repeat(request: Request) -> Iterator[Request]:
 
 
 def gitlab_list(seed: Seed) -> Request:
-    path = f"/api/v4/projects/{seed.project_id}/issues/{seed.hub_iid}/links"
-    return lambda client: client.get(path)
+    return ("GET", f"/api/v4/projects/{seed.project_id}/issues/{seed.hub_iid}/links", None)
 
 
 def sourcecraft_list(seed: Seed) -> Request:
-    path = f"/repos/{GROUP}/{PROJECT}/issues/{seed.hub_iid}/issue_links"
-    return lambda client: client.get(path, params={"page_size": 100})
+    return ("GET", f"/repos/{GROUP}/{PROJECT}/issues/{seed.hub_iid}/issue_links?page_size=100", None)
 
 
 def listed(response: httpx.Response) -> int:
@@ -401,25 +466,30 @@ def bench_database(kind: str, args: argparse.Namespace) -> None:
             headers = {"Authorization": f"Bearer {TOKEN}"}
             for face, creates, list_request in faces:
                 with httpx.Client(base_url=base, headers=headers) as client:
-                    first = list_request(client)
+                    method, path, _ = list_request
+                    first = client.request(method, path)
                     if first.status_code != 200:
                         print(f"  {face}: list answered {first.status_code}: {first.text[:200]}")
                         continue
                     count = listed(first)
-                create = load(base, creates, args.duration, limit=10**9)
-                load(base, repeat(list_request), 1.0, limit=200)  # warm-up
-                lists = load(base, repeat(list_request), args.duration, limit=10**9)
+                create = load(base, creates, args.duration, 10**9, pid)
+                load(base, repeat(list_request), 1.0, 200, pid)  # warm-up
+                lists = load(base, repeat(list_request), args.duration, 10**9, pid)
                 created = create.statuses.get(201, 0)
                 print(
                     f"  {face:<11} creates: {created / create.seconds:7.1f}/s "
                     f"({created} created in {create.seconds:.1f} s; statuses {dict(create.statuses)}; "
                     f"p50 {create.pct(0.5):.1f} ms, p99 {create.pct(0.99):.1f} ms)"
                 )
+                print(f"  {face:<11} creates: {cpu_report(create)}")
+                for body in create.bodies + lists.bodies:
+                    print(f"  {face:<11} refused: {body.decode(errors='replace')}")
                 print(
                     f"  {face:<11} list ({count} links): p50 {lists.pct(0.5):.1f} ms, "
                     f"p99 {lists.pct(0.99):.1f} ms, {lists.rate:.0f} lists/s "
                     f"(statuses {dict(lists.statuses)})"
                 )
+                print(f"  {face:<11} list: {cpu_report(lists)}")
             if not SOURCECRAFT_ROUTES.exists():
                 print(
                     "  sourcecraft: not measured, src/issuegraph/api/sourcecraft/routes.py does not exist yet"
