@@ -49,7 +49,7 @@ async def get_session(request: Request, database: Database = Depends(get_databas
     opening it here costs no database round trip on the event loop.
     """
     write = request.method not in READ_METHODS
-    session = database.new_session(write=write)
+    session = database.request_session(write=write)
     if write:  # a read has nothing to commit before its response
         setattr(request.state, SESSION_STATE_KEY, session)
     try:

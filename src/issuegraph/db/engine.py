@@ -106,6 +106,16 @@ class Database:
         self.settings = settings
         self.engine = make_engine(settings)
         self._factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        # Request reads on PostgreSQL run in autocommit: under READ COMMITTED every statement
+        # takes its own snapshot anyway, so a transaction around a read adds nothing but a BEGIN
+        # and a ROLLBACK round trip. SQLite keeps its read transaction (one snapshot).
+        self._autocommit_factory = self._factory
+        if not settings.is_sqlite:
+            self._autocommit_factory = sessionmaker(
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+                autoflush=False,
+            )
         self._write_factory = sessionmaker(
             self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False, autoflush=False
         )
@@ -115,6 +125,11 @@ class Database:
         first statement (BEGIN IMMEDIATE on SQLite when `write`). The caller commits or rolls
         back, then closes it."""
         return (self._write_factory if write else self._factory)()
+
+    def request_session(self, *, write: bool) -> Session:
+        """A request's session: as new_session, but a PostgreSQL read runs in autocommit (no
+        server-side cursors then: a streaming read opens its own session)."""
+        return self._write_factory() if write else self._autocommit_factory()
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:

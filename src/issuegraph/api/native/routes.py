@@ -9,6 +9,7 @@ Issues the caller cannot read never appear; on a path they are ``{"hidden": true
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
@@ -18,8 +19,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
-from issuegraph.api.deps import get_actor, get_session
+from issuegraph.api.deps import get_actor, get_database, get_session
 from issuegraph.api.responses import json_response
+from issuegraph.db.engine import Database
 from issuegraph.domain.links import LinkType
 from issuegraph.graph import export as graph_export
 from issuegraph.graph import service
@@ -219,6 +221,7 @@ class BulkItemError(BaseModel):
 router = APIRouter(prefix=PREFIX, tags=["graph"])
 
 SessionDep = Annotated[Session, Depends(get_session)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
 ProjectRef = Annotated[str, Path(description="Project id or URL-encoded full path"), AfterValidator(unquote)]
 GroupRef = Annotated[str, Path(description="Group id or URL-encoded full path"), AfterValidator(unquote)]
@@ -399,9 +402,16 @@ ExportFormatQuery = Annotated[
 ]
 
 
-def _stream(session: Session, scope: service.Scope, fmt: graph_export.ExportFormat) -> StreamingResponse:
+def _stream(database: Database, scope: service.Scope, fmt: graph_export.ExportFormat) -> StreamingResponse:
+    """The export reads in its own transaction: its server-side cursors need one (request reads
+    run in autocommit on PostgreSQL), and the session lives exactly as long as the stream."""
+
+    def chunks() -> Iterator[bytes]:
+        with database.session(write=False) as session:
+            yield from graph_export.stream(session, scope, fmt)
+
     return StreamingResponse(
-        graph_export.stream(session, scope, fmt),
+        chunks(),
         media_type=graph_export.MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{graph_export.filename(scope, fmt)}"'},
     )
@@ -417,9 +427,10 @@ def project_export(
     project_ref: ProjectRef,
     session: SessionDep,
     actor: ActorDep,
+    database: DatabaseDep,
     fmt: ExportFormatQuery = graph_export.ExportFormat.JSON,
 ) -> StreamingResponse:
-    return _stream(session, service.project_scope(session, actor, project_ref), fmt)
+    return _stream(database, service.project_scope(session, actor, project_ref), fmt)
 
 
 @router.get(
@@ -470,9 +481,10 @@ def group_export(
     group_ref: GroupRef,
     session: SessionDep,
     actor: ActorDep,
+    database: DatabaseDep,
     fmt: ExportFormatQuery = graph_export.ExportFormat.JSON,
 ) -> StreamingResponse:
-    return _stream(session, service.group_scope(session, actor, group_ref), fmt)
+    return _stream(database, service.group_scope(session, actor, group_ref), fmt)
 
 
 @router.post(
