@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from issuegraph.db import records
 from issuegraph.db.models import PersonalAccessToken, User
 from issuegraph.db.sql import in_ids
 
@@ -23,6 +25,19 @@ _TOKEN = (
     .where(PersonalAccessToken.token_digest == bindparam("digest"))
 )
 _USERS = select(User).where(in_ids(User.id))
+
+
+_TOKEN_RECORD = (
+    select(*records.TOKEN.columns, *records.USER.columns)
+    .join(records.USER.table, records.USER.table.c.id == records.TOKEN.table.c.user_id)
+    .where(records.TOKEN.table.c.token_digest == bindparam("digest"))
+)
+
+
+def token_record(session: Session, raw: str) -> tuple[Any, Any] | None:
+    """The token and its user as read-only records (db.records): every request reads them."""
+    row = session.connection().execute(_TOKEN_RECORD, {"digest": token_digest(raw)}).first()
+    return (records.TOKEN.cut(row), records.USER.cut(row, len(records.TOKEN.columns))) if row else None
 
 
 def find_token(session: Session, raw: str) -> tuple[PersonalAccessToken, User] | None:

@@ -64,7 +64,7 @@ def authenticate(session: Session, raw_token: str | None) -> Actor:
     """Resolve a raw token. A token that is given but not valid is an error, not anonymity."""
     if raw_token is None:
         return ANONYMOUS
-    found = repo.find_token(session, raw_token)
+    found = repo.token_record(session, raw_token)
     if found is None:
         raise Unauthenticated("invalid_token", "401 Unauthorized")
     token, user = found

@@ -33,7 +33,7 @@ def add_system_note(session: Session, issue_id: int, author_id: int | None, body
 def add_system_notes(session: Session, rows: list[dict[str, Any]]) -> None:
     """Several system notes in one statement."""
     now = utcnow()
-    session.execute(
+    session.connection().execute(
         _INSERT_NOTE,
         [{"system": True, "created_at": now, "updated_at": now, **row} for row in rows],
     )
@@ -49,7 +49,7 @@ def record_event(
     silent: bool,
     payload: dict[str, Any] | None = None,
 ) -> None:
-    session.execute(
+    session.connection().execute(
         _INSERT_EVENT,
         {
             "kind": kind,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import (
     CompoundSelect,
@@ -20,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from issuegraph.accounts import repository as accounts_repo
+from issuegraph.db import records
 from issuegraph.db.models import (
     Issue,
     IssueAssignee,
@@ -31,7 +32,6 @@ from issuegraph.db.models import (
     Namespace,
     Note,
     Project,
-    User,
 )
 from issuegraph.db.sql import MAX_INT, in_ids
 
@@ -83,9 +83,10 @@ def assignee_ids(session: Session, issue_ids: Iterable[int]) -> dict[int, list[i
 
 def lock_issues(session: Session, ids: Iterable[int]) -> None:
     """Row-lock issues in id order (PostgreSQL; SQLite's write transaction already serialises)."""
-    if session.get_bind().dialect.name == "sqlite":
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
         return
-    session.execute(_LOCK, {"ids": sorted(set(ids))})
+    conn.execute(_LOCK, {"ids": sorted(set(ids))})
 
 
 @dataclass
@@ -95,12 +96,13 @@ class IssueView:
     issue: Issue
     project: Project
     namespace: Namespace
-    author: User | None
-    assignees: list[User] = field(default_factory=list)
-    labels: list[Label] = field(default_factory=list)
+    # Users and labels are read-only records (db.records) with the ORM attribute names.
+    author: Any
+    assignees: list[Any] = field(default_factory=list)
+    labels: list[Any] = field(default_factory=list)
     milestone: Milestone | None = None
-    closed_by: User | None = None
-    updated_by: User | None = None
+    closed_by: Any = None
+    updated_by: Any = None
     user_notes_count: int = 0
     blocking_issues_count: int = 0
 
@@ -126,10 +128,11 @@ _FACTS: CompoundSelect[int, int, int, int] = union_all(
     ).where(in_ids(IssueAssignee.issue_id)),
 )
 _LABELS = (
-    select(IssueLabel.issue_id, Label)
-    .join(Label, Label.id == IssueLabel.label_id)
+    select(IssueLabel.issue_id, *records.LABEL.columns)
+    .join(records.LABEL.table, records.LABEL.table.c.id == IssueLabel.label_id)
     .where(in_ids(IssueLabel.issue_id))
 )
+_USERS = select(*records.USER.columns).where(in_ids(records.USER.table.c.id))
 
 
 def _projects(session: Session, project_ids: set[int]) -> dict[int, tuple[Project, Namespace]]:
@@ -161,7 +164,8 @@ def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
     notes: dict[int, int] = {}
     blocking: dict[int, int] = {}
     assigned: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for issue_id, kind, value, position in session.execute(_FACTS, {"ids": ids}):
+    conn = session.connection()  # Core statements: rows, not ORM objects (see db.records)
+    for issue_id, kind, value, position in conn.execute(_FACTS, {"ids": ids}):
         if kind == _NOTES:
             notes[issue_id] = value
         elif kind == _BLOCKING:
@@ -170,10 +174,12 @@ def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
             assigned[issue_id].append((position, value))
     user_ids = {x for i in issues for x in (i.author_id, i.closed_by_id, i.updated_by_id) if x}
     user_ids.update(uid for pairs in assigned.values() for _, uid in pairs)
-    users = accounts_repo.users_by_id(session, user_ids)
-    labels: dict[int, list[Label]] = defaultdict(list)
-    for issue_id, label in session.execute(_LABELS, {"ids": ids}):
-        labels[issue_id].append(label)
+    users = {}
+    if user_ids:
+        users = {u.id: u for u in map(records.USER.make, conn.execute(_USERS, {"ids": list(user_ids)}))}
+    labels: dict[int, list[Any]] = defaultdict(list)
+    for row in conn.execute(_LABELS, {"ids": ids}):
+        labels[row[0]].append(records.LABEL.cut(row, 1))
     milestone_ids = {i.milestone_id for i in issues if i.milestone_id}
     milestones = (
         {m.id: m for m in session.scalars(select(Milestone).where(Milestone.id.in_(milestone_ids)))}

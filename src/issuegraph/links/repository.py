@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from issuegraph.db import records
 from issuegraph.db.models import BigId, Issue, IssueLink, utcnow
 from issuegraph.db.sql import in_ids
 
@@ -38,8 +39,9 @@ _ADVISORY_KEYS = {"blocks": 0x1551_0001, "parent_of": 0x1551_0002, "duplicates":
 
 
 def lock_kind(session: Session, link_type: str) -> None:
-    if session.get_bind().dialect.name == "postgresql" and link_type in _ADVISORY_KEYS:
-        session.execute(_ADVISORY_LOCK, {"key": _ADVISORY_KEYS[link_type]})
+    conn = session.connection()
+    if conn.dialect.name == "postgresql" and link_type in _ADVISORY_KEYS:
+        conn.execute(_ADVISORY_LOCK, {"key": _ADVISORY_KEYS[link_type]})
 
 
 def pair(a: int, b: int) -> tuple[int, int]:
@@ -69,18 +71,19 @@ _PAIR_AND_DEGREES = select(
 )
 
 
+# Core statements on the tables (not ORM-enabled): the create path runs them on every link.
 _INSERT = {
-    "postgresql": pg_insert(IssueLink).on_conflict_do_nothing().returning(IssueLink.id),
-    "sqlite": sqlite_insert(IssueLink).on_conflict_do_nothing().returning(IssueLink.id),
+    "postgresql": pg_insert(records.LINK.table).on_conflict_do_nothing().returning(records.LINK.table.c.id),
+    "sqlite": sqlite_insert(records.LINK.table).on_conflict_do_nothing().returning(records.LINK.table.c.id),
 }
 
 
 def pair_and_degrees(session: Session, a: int, b: int) -> tuple[int | None, int, int]:
     """In one query: the id of the link between a and b (None if unlinked), and each one's link count."""
     lo, hi = pair(a, b)
-    existing, degree_a, degree_b = session.execute(
-        _PAIR_AND_DEGREES, {"lo": lo, "hi": hi, "a": a, "b": b}
-    ).one()
+    existing, degree_a, degree_b = (
+        session.connection().execute(_PAIR_AND_DEGREES, {"lo": lo, "hi": hi, "a": a, "b": b}).one()
+    )
     return existing, int(degree_a), int(degree_b)
 
 
@@ -90,21 +93,30 @@ def insert(session: Session, values: dict[str, Any]) -> int | None:
     The unique rules are the pair, one parent per issue and one canonical issue per duplicate.
     A refused row is no error, so the transaction stays usable without a SAVEPOINT.
     """
-    dialect = session.get_bind().dialect.name
-    result: int | None = session.scalar(_INSERT[dialect], values)
+    conn = session.connection()
+    result: int | None = conn.execute(_INSERT[conn.dialect.name], values).scalar()
     return result
 
 
-def links_with_others(session: Session, issue_id: int) -> list[tuple[IssueLink, Issue]]:
-    """Every link of an issue, in both directions, each with the issue at its other end, by link id."""
-    other_id = case((IssueLink.source_id == issue_id, IssueLink.target_id), else_=IssueLink.source_id)
-    rows = session.execute(
-        select(IssueLink, Issue)
-        .join(Issue, Issue.id == other_id)
-        .where(or_(IssueLink.source_id == issue_id, IssueLink.target_id == issue_id))
-        .order_by(IssueLink.id)
+_LINK_T, _ISSUE_T = records.LINK.table, records.ISSUE.table
+_LINKS_WITH_OTHERS = (
+    select(*records.LINK.columns, *records.ISSUE.columns)
+    .join(
+        _ISSUE_T,
+        _ISSUE_T.c.id
+        == case((_LINK_T.c.source_id == bindparam("issue"), _LINK_T.c.target_id), else_=_LINK_T.c.source_id),
     )
-    return [(link, other) for link, other in rows]
+    .where(or_(_LINK_T.c.source_id == bindparam("issue"), _LINK_T.c.target_id == bindparam("issue")))
+    .order_by(_LINK_T.c.id)
+)
+
+
+def links_with_others(session: Session, issue_id: int) -> list[tuple[Any, Any]]:
+    """Every link of an issue, in both directions, each with the issue at its other end, by link
+    id: (link record, issue record) pairs (see db.records), read in one Core query."""
+    width = len(records.LINK.columns)
+    rows = session.connection().execute(_LINKS_WITH_OTHERS, {"issue": issue_id})
+    return [(records.LINK.cut(row), records.ISSUE.cut(row, width)) for row in rows]
 
 
 def get(session: Session, link_id: int) -> IssueLink | None:
@@ -226,7 +238,7 @@ def touch(session: Session, ids: Iterable[int]) -> None:
     """Set updated_at of these issues, in the database and on the ones this session holds."""
     now = utcnow()
     wanted = sorted(set(ids))
-    session.execute(_TOUCH, {"ids": wanted, "now": now})
+    session.connection().execute(_TOUCH, {"ids": wanted, "now": now})
     for issue_id in wanted:
         issue = session.identity_map.get(identity_key(Issue, issue_id))
         if issue is not None:

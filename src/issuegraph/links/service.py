@@ -7,12 +7,14 @@ Check order (both faces): lock -> conflict (409) -> permission on both issues (4
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
 from issuegraph.activity import service as activity
 from issuegraph.config import get_settings
+from issuegraph.db import records
 from issuegraph.db.models import Issue, IssueLink, utcnow
 from issuegraph.domain.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation
 from issuegraph.domain.links import NOTE_WORDING, UNLINK_WORDING, LinkType
@@ -26,10 +28,12 @@ FORBIDDEN_MESSAGE = "Couldn't link issues. You must have at least the Guest role
 
 @dataclass(frozen=True)
 class SeenLink:
-    """A link read from one of its issues: the other issue and the type from this side."""
+    """A link read from one of its issues: the other issue and the type from this side.
 
-    link: IssueLink
-    other: Issue
+    `link` and `other` are read-only records (db.records) with the ORM attribute names."""
+
+    link: Any
+    other: Any
     link_type: LinkType
 
 
@@ -63,8 +67,9 @@ def create_link(
     *,
     silent: bool = False,
     accesses: dict[int, ProjectAccess] | None = None,
-) -> IssueLink:
-    """Link `source` to `target` with `link_type` as read from `source`."""
+) -> Any:
+    """Link `source` to `target` with `link_type` as read from `source`; returns the new link
+    as a read-only record (db.records)."""
     user = actor.require_write()
     settings = get_settings()
     persisted, swap = link_type.canonical()
@@ -111,8 +116,7 @@ def create_link(
     link_id = repo.insert(session, values)
     if link_id is None:
         raise _refusal_for_unique_rule(session, src, tgt, persisted)
-    link = IssueLink(id=link_id, **values)
-    make_transient_to_detached(link)  # a persisted row read back, not a pending one
+    link = records.LINK.make(values[c.key] if c.key != "id" else link_id for c in records.LINK.columns)
 
     on_source, on_target = NOTE_WORDING[persisted]
     activity.add_system_notes(

@@ -132,9 +132,12 @@ def resolve_project(session: Session, actor: Actor, ref: str | int) -> ProjectAc
 def access_by_project_ids(session: Session, actor: Actor, ids: Iterable[int]) -> dict[int, ProjectAccess]:
     """One query whatever the ids (lists must not cost more when their issues span projects)."""
     wanted = set(ids)
-    if not wanted:
-        return {}
-    return {a.project.id: a for a in _load_accesses(session, actor, ids=wanted)}
+    memo = _memo(session, actor)
+    known = {pid: memo[pid] for pid in wanted if pid in memo}
+    missing = wanted - known.keys()
+    if missing:
+        known.update((a.project.id, a) for a in _load_accesses(session, actor, ids=missing))
+    return known
 
 
 @event.listens_for(Session, "after_flush")
