@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from issuegraph.db import records
@@ -63,8 +64,6 @@ def users_by_id(session: Session, ids: Iterable[int]) -> dict[int, User]:
 def list_users(
     session: Session, *, username: str | None, search: str | None, offset: int, limit: int
 ) -> tuple[Sequence[User], int]:
-    from sqlalchemy import func, or_
-
     query = select(User)
     if username:
         query = query.where(func.lower(User.username) == username.lower())
@@ -79,6 +78,38 @@ def list_users(
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(User.id).offset(offset).limit(limit)).all()
+    return rows, total
+
+
+def get_token(session: Session, token_id: int) -> PersonalAccessToken | None:
+    return session.get(PersonalAccessToken, token_id)
+
+
+def list_tokens(
+    session: Session,
+    *,
+    user_id: int | None,
+    revoked: bool | None,
+    active: bool | None,
+    search: str | None,
+    now: datetime,
+    offset: int,
+    limit: int,
+) -> tuple[Sequence[PersonalAccessToken], int]:
+    """Tokens by id; `active` means neither revoked nor expired at `now` (GitLab's state filter)."""
+    token = PersonalAccessToken
+    query = select(token)
+    if user_id is not None:
+        query = query.where(token.user_id == user_id)
+    if revoked is not None:
+        query = query.where(token.revoked == revoked)
+    if active is not None:
+        is_active = and_(not_(token.revoked), or_(token.expires_at.is_(None), token.expires_at > now))
+        query = query.where(is_active if active else not_(is_active))
+    if search:
+        query = query.where(func.lower(token.name).like(f"%{search.lower()}%"))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(token.id).offset(offset).limit(limit)).all()
     return rows, total
 
 

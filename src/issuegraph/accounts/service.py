@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -26,6 +27,7 @@ class Actor:
 
     user: User | None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    token_id: int | None = None  # the personal access token the request came with
 
     @property
     def user_id(self) -> int | None:
@@ -72,7 +74,7 @@ def authenticate(session: Session, raw_token: str | None) -> Actor:
         raise Unauthenticated("invalid_token", "401 Unauthorized")
     if token.expires_at is not None and token.expires_at <= datetime.now(UTC):
         raise Unauthenticated("token_expired", "401 Unauthorized")
-    return Actor(user=user, scopes=frozenset(token.scopes.split(",")))
+    return Actor(user=user, scopes=frozenset(token.scopes.split(",")), token_id=token.id)
 
 
 def create_user(
@@ -163,6 +165,62 @@ def issue_token(
     )
     repo.add(session, token)
     return token, raw
+
+
+def list_tokens(
+    session: Session,
+    actor: Actor,
+    *,
+    user_id: int | None,
+    revoked: bool | None = None,
+    active: bool | None = None,
+    search: str | None = None,
+    offset: int,
+    limit: int,
+) -> tuple[Sequence[PersonalAccessToken], int]:
+    """The caller's tokens; an administrator sees every user's, or one user's with `user_id`.
+
+    As GitLab: a non-admin naming another user is 401, an admin naming an unknown user 404.
+    """
+    user = actor.require_user()
+    if not user.is_admin:
+        if user_id is not None and user_id != user.id:
+            raise Unauthenticated("not_own_tokens", "401 Unauthorized")
+        user_id = user.id
+    elif user_id is not None and repo.get_user(session, user_id) is None:
+        raise NotFound("user_not_found", "404 Not found")
+    return repo.list_tokens(
+        session,
+        user_id=user_id,
+        revoked=revoked,
+        active=active,
+        search=search,
+        now=datetime.now(UTC),
+        offset=offset,
+        limit=limit,
+    )
+
+
+def resolve_token(session: Session, actor: Actor, token_id: int | None) -> PersonalAccessToken:
+    """A token the caller may see: `None` names the token of this request.
+
+    Someone else's token is 404 for a non-admin, the same answer as a token that does not exist.
+    """
+    user = actor.require_user()
+    if token_id is None:
+        token_id = actor.token_id
+    token = repo.get_token(session, token_id) if token_id is not None else None
+    if token is None or not (user.is_admin or token.user_id == user.id):
+        raise NotFound("token_not_found", "404 Not found")
+    return token
+
+
+def revoke_token(session: Session, actor: Actor, token_id: int | None) -> PersonalAccessToken:
+    """Revoke a token for good: the next request that carries it is 401. Revoking twice is harmless."""
+    token = resolve_token(session, actor, token_id)
+    token.revoked = True
+    session.flush()
+    return token
 
 
 def ensure_admin_token(session: Session, raw_token: str) -> User:

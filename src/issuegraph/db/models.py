@@ -35,6 +35,11 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+# SQLite gives the id of a deleted newest row to the next row unless its table has AUTOINCREMENT;
+# GitLab never reuses an id. Every table with an integer id carries this (PostgreSQL's sequences
+# never go back: no effect there). Changed on existing databases by migration 7ca44bd8de15.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
 # Integer keys that are BIGINT on PostgreSQL but INTEGER on SQLite (so they alias ROWID).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -70,6 +75,7 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(String(255), unique=True)
@@ -82,6 +88,7 @@ class User(Base):
 
 class PersonalAccessToken(Base):
     __tablename__ = "personal_access_tokens"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -99,7 +106,7 @@ class Namespace(Base):
     """A group (kind ``group``) or a user's personal namespace (kind ``user``)."""
 
     __tablename__ = "namespaces"
-    __table_args__ = (CheckConstraint("kind IN ('user', 'group')", name="kind"),)
+    __table_args__ = (CheckConstraint("kind IN ('user', 'group')", name="kind"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))
@@ -133,6 +140,7 @@ class Project(Base):
     __table_args__ = (
         CheckConstraint("close_policy IN ('allow', 'warn', 'deny')", name="close_policy"),
         UniqueConstraint("namespace_id", "path"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -164,7 +172,11 @@ class ProjectMember(Base):
 
 class Milestone(Base):
     __tablename__ = "milestones"
-    __table_args__ = (UniqueConstraint("project_id", "iid"), UniqueConstraint("project_id", "title"))
+    __table_args__ = (
+        UniqueConstraint("project_id", "iid"),
+        UniqueConstraint("project_id", "title"),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -181,7 +193,7 @@ class Milestone(Base):
 
 class Label(Base):
     __tablename__ = "labels"
-    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    __table_args__ = (UniqueConstraint("project_id", "name"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -197,6 +209,7 @@ class Issue(Base):
         UniqueConstraint("project_id", "iid"),
         CheckConstraint("state IN ('opened', 'closed')", name="state"),
         Index("ix_issues_project_id_state_id", "project_id", "state", "id"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -271,6 +284,7 @@ class IssueLink(Base):
         ),
         Index("ix_issue_links_source_id_link_type", "source_id", "link_type", "target_id"),
         Index("ix_issue_links_target_id_link_type", "target_id", "link_type", "source_id"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -288,7 +302,7 @@ class Note(Base):
     """A comment or a system note on an issue."""
 
     __tablename__ = "notes"
-    __table_args__ = (Index("ix_notes_issue_id_id", "issue_id", "id"),)
+    __table_args__ = (Index("ix_notes_issue_id_id", "issue_id", "id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
@@ -308,7 +322,7 @@ class Event(Base):
     """
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_project_id_id", "project_id", "id"),)
+    __table_args__ = (Index("ix_events_project_id_id", "project_id", "id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))

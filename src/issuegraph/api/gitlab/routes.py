@@ -44,11 +44,19 @@ from issuegraph.issues.service import IssueFields, IssueFilters
 from issuegraph.links import service as links
 from issuegraph.projects import service as projects
 
+# Any token may revoke itself, whatever its scopes (GitLab 15.4): a leaked read_api token too.
+_ANY_SCOPE_WRITES = frozenset({"/api/v4/personal_access_tokens/self"})
+
 
 async def _writes_need_api_scope(request: Request, actor: Actor = Depends(get_actor)) -> None:
     """Every GitLab write needs a user with an `api` token, checked before the request is read:
     401 without a token, 403 insufficient_scope for read_api, ahead of any 400 or 404 (as GitLab)."""
-    if request.method not in READ_METHODS:
+    if request.method in READ_METHODS:
+        return
+    route = request.scope.get("route")
+    if route is not None and getattr(route, "path", None) in _ANY_SCOPE_WRITES:
+        actor.require_user()
+    else:
         actor.require_write()
 
 
@@ -142,6 +150,73 @@ def create_token(
         expires_at=accounts.parse_expiry(params.get("expires_at")),
     )
     return json_response(ser.token(token, raw), 201)
+
+
+_TOKEN_STATES = {"active": True, "inactive": False}
+
+
+@router.get(
+    "/personal_access_tokens",
+    responses={200: {"model": list[schemas.PersonalAccessToken]}},
+    openapi_extra=schemas.query(**schemas.TOKEN_FILTERS),
+)
+def list_tokens(
+    request: Request,
+    params: Params = Depends(read_params),
+    actor: Actor = Depends(get_actor),
+    session: Session = Depends(get_session),
+) -> Response:
+    actor.require_user()
+    state = str_param(params, "state")
+    if state not in (None, "", *_TOKEN_STATES):
+        raise Invalid("invalid_parameter", "state does not have a valid value")
+    page = page_of(params)
+    rows, total = accounts.list_tokens(
+        session,
+        actor,
+        user_id=int_param(params, "user_id"),
+        revoked=bool_param(params, "revoked"),
+        active=_TOKEN_STATES.get(state or ""),
+        search=str_param(params, "search"),
+        offset=page.offset,
+        limit=page.per_page,
+    )
+    return json_response([ser.token(t) for t in rows], headers=offset_headers(request, page, total))
+
+
+def _token_id(value: str) -> int:
+    """A token id in a path; anything else names no token (GitLab's 404, not a 400)."""
+    if not value.isdigit() or len(value) > 18:
+        raise NotFound("token_not_found", "404 Not found")
+    return int(value)
+
+
+@router.get("/personal_access_tokens/self", responses={200: {"model": schemas.PersonalAccessToken}})
+def get_own_token(actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> Response:
+    return json_response(ser.token(accounts.resolve_token(session, actor, None)))
+
+
+@router.get("/personal_access_tokens/{token_id}", responses={200: {"model": schemas.PersonalAccessToken}})
+def get_token(
+    token_id: str, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)
+) -> Response:
+    actor.require_user()
+    return json_response(ser.token(accounts.resolve_token(session, actor, _token_id(token_id))))
+
+
+@router.delete("/personal_access_tokens/self", status_code=204)
+def revoke_own_token(actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> Response:
+    accounts.revoke_token(session, actor, None)
+    return Response(status_code=204)
+
+
+@router.delete("/personal_access_tokens/{token_id}", status_code=204)
+def revoke_token(
+    token_id: str, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)
+) -> Response:
+    actor.require_user()
+    accounts.revoke_token(session, actor, _token_id(token_id))
+    return Response(status_code=204)
 
 
 # ---------------------------------------------------------------- groups

@@ -112,6 +112,18 @@ class Note(_Open):
     created_at: str
 
 
+class PersonalAccessToken(_Open):
+    id: int
+    name: str
+    revoked: bool
+    created_at: str
+    scopes: list[Literal["api", "read_api"]]
+    user_id: int
+    last_used_at: str | None
+    active: bool
+    expires_at: str | None
+
+
 class Message(BaseModel):
     message: Any
 
@@ -208,6 +220,15 @@ ISSUE_FILTERS: dict[str, dict[str, Any]] = {
     "sort": {"type": "string", "enum": ["asc", "desc"]},
     "pagination": {"type": "string", "enum": ["keyset"]},
     "cursor": _TEXT,
+    **PAGE,
+}
+
+
+TOKEN_FILTERS: dict[str, dict[str, Any]] = {
+    "user_id": _ID,
+    "revoked": {"type": "boolean"},
+    "state": {"type": "string", "enum": ["active", "inactive"]},
+    "search": _TEXT,
     **PAGE,
 }
 

@@ -252,6 +252,7 @@ def note(n: Note, author: User | None, project_id: int, issue_iid: int) -> dict[
 
 
 def token(t: Any, raw: str | None = None) -> dict[str, Any]:
+    expired = t.expires_at is not None and t.expires_at <= datetime.now(UTC)
     data = {
         "id": t.id,
         "name": t.name,
@@ -260,7 +261,7 @@ def token(t: Any, raw: str | None = None) -> dict[str, Any]:
         "scopes": t.scopes.split(","),
         "user_id": t.user_id,
         "last_used_at": ts(t.last_used_at),
-        "active": not t.revoked,
+        "active": not (t.revoked or expired),
         "expires_at": day(t.expires_at),
     }
     if raw is not None:
