@@ -397,7 +397,7 @@ def statements_per_request(url: str, requests: dict[str, tuple[Call, Call]]) -> 
 
     use_database(url)
     app = create_app(get_settings())
-    engine = app.state.database.engine
+    engine = app.state.database.request_engine
     counted: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:

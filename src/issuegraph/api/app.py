@@ -13,8 +13,8 @@ from urllib.parse import unquote
 from fastapi import FastAPI
 
 from issuegraph import __version__
-from issuegraph.api import errors
-from issuegraph.api.deps import SESSION_STATE_KEY, in_own_thread
+from issuegraph.api import errors, runner
+from issuegraph.api.deps import SESSION_STATE_KEY
 from issuegraph.api.gitlab import errors as gitlab_errors
 from issuegraph.api.gitlab.routes import router as gitlab_router
 from issuegraph.config import Settings, get_settings
@@ -68,10 +68,10 @@ class CommitBeforeResponseMiddleware:
             session = state.get(SESSION_STATE_KEY)
             if message["type"] == "http.response.start" and message["status"] < 400 and session is not None:
                 try:
-                    await in_own_thread(session.commit)
+                    await runner.run_outside_pool(session.commit)
                 except Exception:
                     log.exception("commit failed on %s %s", scope.get("method"), scope.get("path"))
-                    await in_own_thread(session.rollback)
+                    await runner.run_outside_pool(session.rollback)
                     failed = True
                     await send(
                         {
@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        app.state.database.dispose()
+        await app.state.database.dispose_async()
 
     app = FastAPI(
         title="issuegraph",
@@ -145,6 +145,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CommitBeforeResponseMiddleware)
     app.add_middleware(RawPathMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    runner.install()
+    app.add_middleware(runner.RequestRunnerMiddleware)
     return app
 
 

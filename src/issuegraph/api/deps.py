@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator
 
-from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor, authenticate
+from issuegraph.api.runner import run_outside_pool
 from issuegraph.db.engine import Database
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-T = TypeVar("T")
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in a
@@ -26,17 +24,6 @@ async def get_database(request: Request) -> Database:
 
 
 SESSION_STATE_KEY = "db_session"
-
-
-async def in_own_thread(func: Callable[[], T]) -> T:
-    """Run a blocking call (a commit, a rollback) in a worker thread outside the shared pool.
-
-    Requests hold the pool's threads while they wait for row locks; the commit that
-    releases those locks must never queue behind them, or the server deadlocks.
-    """
-    with CancelScope(shield=True):
-        result = await to_thread.run_sync(func, limiter=CapacityLimiter(1))
-    return result  # noqa: RET504 - returning inside the scope reads to mypy as a missing return
 
 
 async def get_session(request: Request, database: Database = Depends(get_database)) -> AsyncIterator[Session]:
@@ -55,10 +42,10 @@ async def get_session(request: Request, database: Database = Depends(get_databas
     try:
         yield session
     except BaseException:
-        await in_own_thread(session.close)  # rolls back what is open
+        await run_outside_pool(session.close)  # rolls back what is open
         raise
     if session.in_transaction():
-        await in_own_thread(session.commit)
+        await run_outside_pool(session.commit)
     session.close()  # no transaction is open: no I/O
 
 

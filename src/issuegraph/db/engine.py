@@ -8,12 +8,14 @@ PostgreSQL: READ COMMITTED; graph rules take explicit locks (see links.repositor
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from issuegraph.config import Settings
@@ -33,13 +35,16 @@ def make_engine(settings: Settings) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
-        url,
-        pool_size=settings.db_pool_size,
-        max_overflow=20,
-        pool_pre_ping=False,
-        connect_args={"prepare_threshold": 5},
-    )
+    return create_engine(url, **_pg_engine_options(settings))
+
+
+def _pg_engine_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": 20,
+        "pool_pre_ping": False,
+        "connect_args": {"prepare_threshold": 5},
+    }
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -100,24 +105,38 @@ def is_sqlite(session: Session) -> bool:
 
 
 class Database:
-    """Holds the engine and hands out request-scoped sessions."""
+    """Holds the engines and hands out sessions.
+
+    `engine` serves code that runs outside requests (the CLI, start-up, seeding, tests' setup,
+    streamed exports). Requests use `request_engine`: on SQLite the same engine; on PostgreSQL
+    an engine on psycopg's asyncio connection whose sessions are driven by synchronous code in
+    greenlets on the event loop (see api.runner), so `runs_on_loop` is true.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = make_engine(settings)
+        self.runs_on_loop = not settings.is_sqlite
+        self._async_engine: AsyncEngine | None = None
+        self.request_engine = self.engine
+        if self.runs_on_loop:
+            self._async_engine = create_async_engine(settings.database_url, **_pg_engine_options(settings))
+            self.request_engine = self._async_engine.sync_engine
         self._factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._write_factory = sessionmaker(
+            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False, autoflush=False
+        )
         # Request reads on PostgreSQL run in autocommit: under READ COMMITTED every statement
         # takes its own snapshot anyway, so a transaction around a read adds nothing but a BEGIN
         # and a ROLLBACK round trip. SQLite keeps its read transaction (one snapshot).
-        self._autocommit_factory = self._factory
+        reads = self.request_engine
         if not settings.is_sqlite:
-            self._autocommit_factory = sessionmaker(
-                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
-                expire_on_commit=False,
-                autoflush=False,
-            )
-        self._write_factory = sessionmaker(
-            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False, autoflush=False
+            reads = reads.execution_options(isolation_level="AUTOCOMMIT")
+        self._request_read_factory = sessionmaker(reads, expire_on_commit=False, autoflush=False)
+        self._request_write_factory = sessionmaker(
+            self.request_engine.execution_options(**{WRITE_OPTION: True}),
+            expire_on_commit=False,
+            autoflush=False,
         )
 
     def new_session(self, *, write: bool = True) -> Session:
@@ -127,9 +146,10 @@ class Database:
         return (self._write_factory if write else self._factory)()
 
     def request_session(self, *, write: bool) -> Session:
-        """A request's session: as new_session, but a PostgreSQL read runs in autocommit (no
-        server-side cursors then: a streaming read opens its own session)."""
-        return self._write_factory() if write else self._autocommit_factory()
+        """A request's session, on `request_engine`. On PostgreSQL it must be used from
+        api.runner's greenlets, and a read runs in autocommit (no server-side cursors: a
+        streaming read opens its own session with `session()`)."""
+        return (self._request_write_factory if write else self._request_read_factory)()
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
@@ -146,5 +166,14 @@ class Database:
         finally:
             session.close()
 
+    async def dispose_async(self) -> None:
+        """Close every pooled connection; the asyncio engine's need the event loop they ran on."""
+        if self._async_engine is not None:
+            await self._async_engine.dispose()
+        self.engine.dispose()
+
     def dispose(self) -> None:
+        """Close pooled connections from synchronous code (outside any running event loop)."""
+        if self._async_engine is not None:
+            asyncio.run(self._async_engine.dispose())
         self.engine.dispose()

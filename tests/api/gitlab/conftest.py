@@ -130,7 +130,7 @@ def recorded_queries(engine: Any) -> Iterator[list[str]]:
 @pytest.fixture
 def query_recorder(app: Any) -> Any:
     """`with query_recorder() as statements:` counts what the app sends to its database."""
-    return lambda: recorded_queries(app.state.database.engine)
+    return lambda: recorded_queries(app.state.database.request_engine)
 
 
 class _TestClientAdapter(requests.adapters.BaseAdapter):

@@ -502,11 +502,11 @@ def test_lists_cost_the_same_queries_for_more_links(
 
     def count(path: str) -> int:
         statements.clear()
-        event.listen(app.state.database.engine, "before_cursor_execute", record)
+        event.listen(app.state.database.request_engine, "before_cursor_execute", record)
         try:
             assert sc.get(path).status_code == 200
         finally:
-            event.remove(app.state.database.engine, "before_cursor_execute", record)
+            event.remove(app.state.database.request_engine, "before_cursor_execute", record)
         return len(statements)
 
     create(sc, world, "id", world.target, link_type="blocks")
