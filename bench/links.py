@@ -417,10 +417,13 @@ def statements_per_request(url: str, requests: dict[str, tuple[Call, Call]]) -> 
                 result[name] = len(counted) if response.status_code < 300 else -response.status_code
         return result
 
-    try:
-        return asyncio.run(drive())
-    finally:
-        app.state.database.dispose()
+    async def drive_and_close() -> dict[str, int]:
+        try:
+            return await drive()
+        finally:
+            await app.state.database.dispose_async()  # on the loop its connections were made on
+
+    return asyncio.run(drive_and_close())
 
 
 def counted_requests(

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -104,6 +104,22 @@ def is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
+def _asyncpg_url(database_url: str) -> tuple[URL, dict[str, str]]:
+    """The same database for asyncpg: libpq's `options=-c name=value ...` become asyncpg's
+    server settings (asyncpg reads host, port, user, password, database and sslmode itself)."""
+    url = make_url(database_url).set(drivername="postgresql+asyncpg")
+    settings: dict[str, str] = {}
+    options = url.query.get("options")
+    if options:
+        words = " ".join(options) if isinstance(options, tuple) else options
+        for word in words.replace("-c ", "-c").split():
+            name, _, value = word.removeprefix("-c").partition("=")
+            if name and value:
+                settings[name] = value
+        url = url.difference_update_query(["options"])
+    return url, settings
+
+
 class Database:
     """Holds the engines and hands out sessions.
 
@@ -120,7 +136,13 @@ class Database:
         self._async_engine: AsyncEngine | None = None
         self.request_engine = self.engine
         if self.runs_on_loop:
-            self._async_engine = create_async_engine(settings.database_url, **_pg_engine_options(settings))
+            url, server_settings = _asyncpg_url(settings.database_url)
+            self._async_engine = create_async_engine(
+                url,
+                pool_size=settings.db_pool_size,
+                max_overflow=20,
+                connect_args={"server_settings": server_settings},
+            )
             self.request_engine = self._async_engine.sync_engine
         self._factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._write_factory = sessionmaker(
