@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import (
     CTE,
     BindParameter,
+    ColumnElement,
+    Integer,
     ScalarSelect,
+    Select,
     Table,
     bindparam,
     case,
     delete,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
+    true,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -28,7 +35,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from issuegraph.db import records
-from issuegraph.db.models import BigId, Issue, IssueLink, utcnow
+from issuegraph.db.models import BigId, Event, Issue, IssueLink, Note, utcnow
 from issuegraph.db.sql import in_ids
 
 # One transaction-scoped advisory lock per acyclic relation kind (PostgreSQL). A cycle
@@ -152,14 +159,11 @@ def path(session: Session, start: int, goal: int, link_type: str) -> list[int]:
         .join(reach, IssueLink.source_id == reach.c.id)
         .where(IssueLink.link_type == link_type)
     )
-    edges = (
-        session.execute(
-            select(IssueLink.source_id, IssueLink.target_id).where(
-                IssueLink.link_type == link_type, IssueLink.source_id.in_(select(reach.c.id))
-            )
+    edges = session.execute(
+        select(IssueLink.source_id, IssueLink.target_id).where(
+            IssueLink.link_type == link_type, IssueLink.source_id.in_(select(reach.c.id))
         )
-        .all()
-    )
+    ).all()
     succ: dict[int, list[int]] = {}
     for s, t in edges:
         succ.setdefault(s, []).append(t)
@@ -227,11 +231,7 @@ def canonical_of(session: Session, issue_id: int) -> int | None:
 
 # Core, not ORM-enabled: no scan of the session for objects to synchronise (touch() sets them).
 _ISSUES = cast(Table, Issue.__table__)
-_TOUCH = (
-    update(_ISSUES)
-    .where(in_ids(_ISSUES.c.id))
-    .values(updated_at=bindparam("now"))
-)
+_TOUCH = update(_ISSUES).where(in_ids(_ISSUES.c.id)).values(updated_at=bindparam("now"))
 
 
 def touch(session: Session, ids: Iterable[int]) -> None:
@@ -247,3 +247,190 @@ def touch(session: Session, ids: Iterable[int]) -> None:
 
 def remove(session: Session, link_id: int) -> None:
     session.execute(delete(IssueLink).where(IssueLink.id == link_id))
+
+
+# ---------------------------------------------------------------- a new link and its records, at once
+
+_LINKS, _NOTES, _EVENTS = records.LINK.table, cast(Table, Note.__table__), cast(Table, Event.__table__)
+_LINK_COLUMNS = ["source_id", "target_id", "link_type", "pair_lo", "pair_hi", "author_id", "created_at"]
+
+
+def _typed(name: str, column: Any) -> BindParameter[Any]:
+    """A parameter typed as `column`. Its name gets a prefix: executing a statement passes its
+    parameter names down as column keys, and a DML CTE would take a name that matches one of
+    its table's columns as a column to set."""
+    return bindparam(f"new_{name}", type_=column.type)
+
+
+def _degree_below_limit(issue: str) -> ColumnElement[bool]:
+    count = (
+        select(func.count())
+        .where(
+            or_(
+                _LINKS.c.source_id == _typed(issue, _LINKS.c.source_id),
+                _LINKS.c.target_id == _typed(issue, _LINKS.c.target_id),
+            )
+        )
+        .scalar_subquery()
+    )
+    return count < bindparam("new_max_links", type_=Integer())
+
+
+def _change_statement() -> Select[tuple[int]]:
+    """PostgreSQL: the link row, both system notes, both issues' updated_at and the outbox event
+    in one statement (data-modifying CTEs). The link is inserted only if neither issue has reached
+    the link limit and no unique rule refuses it; the other writes happen only if it was."""
+    link = (
+        pg_insert(_LINKS)
+        .from_select(
+            [*_LINK_COLUMNS, "updated_at"],
+            select(
+                *(_typed(name, _LINKS.c[name]) for name in _LINK_COLUMNS),
+                _typed("created_at", _LINKS.c.updated_at),
+            ).where(_degree_below_limit("source_id"), _degree_below_limit("target_id")),
+            include_defaults=False,
+        )
+        .on_conflict_do_nothing()
+        .returning(_LINKS.c.id)
+        .cte("new_link")
+    )
+    note_columns = ["issue_id", "author_id", "body", "system", "system_action", "created_at", "updated_at"]
+
+    def note(issue: str, body: str) -> Select[Any]:
+        return select(
+            _typed(issue, _NOTES.c.issue_id),
+            _typed("author_id", _NOTES.c.author_id),
+            _typed(body, _NOTES.c.body),
+            true(),
+            literal_column("'relate'"),
+            _typed("created_at", _NOTES.c.created_at),
+            _typed("created_at", _NOTES.c.updated_at),
+        ).select_from(link)
+
+    notes = (
+        pg_insert(_NOTES)
+        .from_select(
+            note_columns,
+            union_all(note("source_id", "source_note"), note("target_id", "target_note")),
+            include_defaults=False,
+        )
+        .cte("new_notes")
+    )
+    touched = (
+        update(_ISSUES)
+        .where(
+            _ISSUES.c.id.in_([_typed("source_id", _ISSUES.c.id), _typed("target_id", _ISSUES.c.id)]),
+            select(link.c.id).exists(),
+        )
+        .values(updated_at=_typed("created_at", _ISSUES.c.updated_at))
+        .cte("touched")
+    )
+    event_columns = [
+        "kind",
+        "project_id",
+        "issue_id",
+        "link_id",
+        "actor_id",
+        "silent",
+        "payload",
+        "created_at",
+    ]
+    event = (
+        pg_insert(_EVENTS)
+        .from_select(
+            event_columns,
+            select(
+                literal_column("'issue_link.create'"),
+                _typed("event_project_id", _EVENTS.c.project_id),
+                _typed("event_issue_id", _EVENTS.c.issue_id),
+                link.c.id,
+                _typed("author_id", _EVENTS.c.actor_id),
+                _typed("silent", _EVENTS.c.silent),
+                _typed("payload", _EVENTS.c.payload),
+                _typed("created_at", _EVENTS.c.created_at),
+            ).select_from(link),
+            include_defaults=False,
+        )
+        .cte("new_event")
+    )
+    return select(link.c.id).add_cte(notes, touched, event)
+
+
+_CHANGE = _change_statement()
+_INSERT_NOTES = _NOTES.insert()
+_INSERT_EVENT = _EVENTS.insert()
+
+
+@dataclass(frozen=True)
+class NewLink:
+    """Everything a link creation writes: the row's values, both system notes, the event."""
+
+    values: dict[str, Any]  # the issue_links row without its id
+    source_note: str
+    target_note: str
+    event_project_id: int | None
+    event_issue_id: int | None
+    silent: bool
+    payload: dict[str, Any]
+
+
+def insert_with_records(session: Session, new: NewLink, max_links: int) -> int | None:
+    """Insert the link unless either issue already has `max_links` links or a unique rule refuses
+    it, and with it the system notes on both issues, both issues' updated_at and the outbox event.
+    Returns the link's id, or None when nothing was written.
+
+    One statement on PostgreSQL; SQLite (no data-modifying CTEs) runs the same writes one by one
+    inside its write transaction, which is already serial."""
+    conn = session.connection()
+    v = new.values
+    if conn.dialect.name == "postgresql":
+        params = {
+            **{f"new_{name}": v[name] for name in _LINK_COLUMNS},
+            "new_max_links": max_links,
+            "new_source_note": new.source_note,
+            "new_target_note": new.target_note,
+            "new_event_project_id": new.event_project_id,
+            "new_event_issue_id": new.event_issue_id,
+            "new_silent": new.silent,
+            "new_payload": new.payload,
+        }
+        link_id: int | None = conn.execute(_CHANGE, params).scalar()
+        return link_id
+    _, source_links, target_links = pair_and_degrees(session, v["source_id"], v["target_id"])
+    if max(source_links, target_links) >= max_links:
+        return None
+    link_id = insert(session, v)
+    if link_id is None:
+        return None
+    note = {"author_id": v["author_id"], "system": True, "system_action": "relate"}
+    note.update(created_at=v["created_at"], updated_at=v["created_at"])
+    conn.execute(
+        _INSERT_NOTES,
+        [
+            {**note, "issue_id": v["source_id"], "body": new.source_note},
+            {**note, "issue_id": v["target_id"], "body": new.target_note},
+        ],
+    )
+    conn.execute(_TOUCH, {"ids": sorted({v["source_id"], v["target_id"]}), "now": v["created_at"]})
+    conn.execute(
+        _INSERT_EVENT,
+        {
+            "kind": "issue_link.create",
+            "project_id": new.event_project_id,
+            "issue_id": new.event_issue_id,
+            "link_id": link_id,
+            "actor_id": v["author_id"],
+            "silent": new.silent,
+            "payload": new.payload,
+            "created_at": v["created_at"],
+        },
+    )
+    return link_id
+
+
+def touched_in_session(session: Session, ids: Iterable[int], now: Any) -> None:
+    """Show a new updated_at on the issues of `ids` this session holds (the database has it)."""
+    for issue_id in set(ids):
+        issue = session.identity_map.get(identity_key(Issue, issue_id))
+        if issue is not None:
+            set_committed_value(issue, "updated_at", now)

@@ -71,20 +71,68 @@ def create_link(
     """Link `source` to `target` with `link_type` as read from `source`; returns the new link
     as a read-only record (db.records)."""
     user = actor.require_write()
-    settings = get_settings()
+    limit = get_settings().max_links_per_issue
     persisted, swap = link_type.canonical()
     src, tgt = (target, source) if swap else (source, target)
     issues_repo.lock_issues(session, [src.id, tgt.id])
-    if persisted != LinkType.RELATED_TO:
-        repo.lock_kind(session, persisted.value)
+    accesses = _accesses(session, actor, [src, tgt], accesses)
+    permitted = accesses[src.project_id].can_link and accesses[tgt.project_id].can_link
+    # A related_to link between two issues the caller may link has only the pair and the link
+    # limit left to check, and the insert checks both itself (the rows are locked): one
+    # statement on PostgreSQL. Every other case checks first, in the documented order.
+    checked_by_insert = persisted == LinkType.RELATED_TO and permitted and src.id != tgt.id
+    if not checked_by_insert:
+        if persisted != LinkType.RELATED_TO:
+            repo.lock_kind(session, persisted.value)
+        _check_before_insert(session, actor, src, tgt, target, persisted, accesses, permitted, limit)
 
+    now = utcnow()
+    on_source, on_target = NOTE_WORDING[persisted]
+    new = repo.NewLink(
+        values={
+            "source_id": src.id,
+            "target_id": tgt.id,
+            "link_type": persisted.value,
+            "pair_lo": min(src.id, tgt.id),
+            "pair_hi": max(src.id, tgt.id),
+            "author_id": user.id,
+            "created_at": now,
+            "updated_at": now,
+        },
+        source_note=on_source.format(ref=reference(tgt, accesses, src.project_id)),
+        target_note=on_target.format(ref=reference(src, accesses, tgt.project_id)),
+        event_project_id=source.project_id,
+        event_issue_id=source.id,
+        silent=silent,
+        payload={"source_id": src.id, "target_id": tgt.id, "link_type": persisted.value},
+    )
+    link_id = repo.insert_with_records(session, new, limit)
+    if link_id is None:
+        if checked_by_insert:  # tell which check refused it, as the other path would have
+            _check_before_insert(session, actor, src, tgt, target, persisted, accesses, permitted, limit)
+        raise _refusal_for_unique_rule(session, src, tgt, persisted)
+    repo.touched_in_session(session, [src.id, tgt.id], now)
+    return records.LINK.make(new.values[c.key] if c.key != "id" else link_id for c in records.LINK.columns)
+
+
+def _check_before_insert(
+    session: Session,
+    actor: Actor,
+    src: Issue,
+    tgt: Issue,
+    target: Issue,
+    persisted: LinkType,
+    accesses: dict[int, ProjectAccess],
+    permitted: bool,
+    limit: int,
+) -> None:
+    """The checks, in order: conflict (409), permission (403), self link, graph rules, limit."""
     existing_id, src_links, tgt_links = repo.pair_and_degrees(session, src.id, tgt.id)
     if existing_id is not None:
         raise Conflict(
             "link_exists", "Issue(s) already assigned", details={"issue_link_id": str(existing_id)}
         )
-    accesses = _accesses(session, actor, [src, tgt], accesses)
-    if not (accesses[src.project_id].can_link and accesses[tgt.project_id].can_link):
+    if not permitted:
         raise Forbidden("link_forbidden", FORBIDDEN_MESSAGE)
     if src.id == tgt.id:
         raise RuleViolation("self_link", "cannot be related to itself", details={"iid": str(target.iid)})
@@ -94,60 +142,12 @@ def create_link(
     except RuleViolation as refusal:
         refusal.details["iid"] = str(target.iid)  # GitLab words it "#<target iid> cannot be added"
         raise
-    limit = settings.max_links_per_issue
     if max(src_links, tgt_links) >= limit:
         raise RuleViolation(
             "link_limit",
             f"This issue would exceed the maximum number of linked issues ({limit}).",
             details={"iid": str(target.iid), "limit": str(limit)},
         )
-
-    now = utcnow()
-    values = {
-        "source_id": src.id,
-        "target_id": tgt.id,
-        "link_type": persisted.value,
-        "pair_lo": min(src.id, tgt.id),
-        "pair_hi": max(src.id, tgt.id),
-        "author_id": user.id,
-        "created_at": now,
-        "updated_at": now,
-    }
-    link_id = repo.insert(session, values)
-    if link_id is None:
-        raise _refusal_for_unique_rule(session, src, tgt, persisted)
-    link = records.LINK.make(values[c.key] if c.key != "id" else link_id for c in records.LINK.columns)
-
-    on_source, on_target = NOTE_WORDING[persisted]
-    activity.add_system_notes(
-        session,
-        [
-            {
-                "issue_id": src.id,
-                "author_id": user.id,
-                "system_action": "relate",
-                "body": on_source.format(ref=reference(tgt, accesses, src.project_id)),
-            },
-            {
-                "issue_id": tgt.id,
-                "author_id": user.id,
-                "system_action": "relate",
-                "body": on_target.format(ref=reference(src, accesses, tgt.project_id)),
-            },
-        ],
-    )
-    repo.touch(session, [src.id, tgt.id])
-    activity.record_event(
-        session,
-        "issue_link.create",
-        source.project_id,
-        source.id,
-        link.id,
-        user.id,
-        silent,
-        {"source_id": src.id, "target_id": tgt.id, "link_type": persisted.value},
-    )
-    return link
 
 
 def _refusal_for_unique_rule(session: Session, src: Issue, tgt: Issue, persisted: LinkType) -> DomainError:
