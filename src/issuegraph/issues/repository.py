@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
-    CompoundSelect,
     Select,
+    String,
     and_,
     bindparam,
+    cast,
     func,
     literal_column,
+    null,
+    or_,
     select,
     union_all,
     update,
@@ -108,15 +111,40 @@ class IssueView:
 
 
 _BLOCKED = Issue.__table__.alias("blocked")
-_NOTES, _BLOCKING, _ASSIGNEE = 0, 1, 2
+_NOTES, _BLOCKING, _ASSIGNEE, _LABEL, _USER = 0, 1, 2, 3, 4
+_USERS_T, _LABELS_T = records.USER.table, records.LABEL.table
 
-# Per issue, in one round trip: (issue, _NOTES, user notes, 0), (issue, _BLOCKING, open
-# issues it blocks, 0) and one (issue, _ASSIGNEE, user id, position) row per assignee.
-_FACTS: CompoundSelect[int, int, int, int] = union_all(
-    select(Note.issue_id, literal_column(str(_NOTES)), func.count(), literal_column("0"))
+
+def _text(value: Any = None) -> Any:
+    return cast(null() if value is None else value, String)
+
+
+# What a page of issues needs besides the issues, in one round trip, one row shape:
+# (issue, _NOTES, user notes, 0, -, -, -), (issue, _BLOCKING, open issues it blocks, 0, -, -, -),
+# (issue, _ASSIGNEE, user id, position, -, -, -), (issue, _LABEL, label id, 0, name, color, -),
+# and (0, _USER, user id, 0, username, name, state) for every user the issues name (authors,
+# closers, editors, assignees). Users and labels come back as brief records (db.records).
+_FACTS = union_all(
+    select(
+        Note.issue_id,
+        literal_column(str(_NOTES)),
+        func.count(),
+        literal_column("0"),
+        _text(),
+        _text(),
+        _text(),
+    )
     .where(in_ids(Note.issue_id), Note.system.is_(False))
     .group_by(Note.issue_id),
-    select(IssueLink.source_id, literal_column(str(_BLOCKING)), func.count(), literal_column("0"))
+    select(
+        IssueLink.source_id,
+        literal_column(str(_BLOCKING)),
+        func.count(),
+        literal_column("0"),
+        _text(),
+        _text(),
+        _text(),
+    )
     .join(_BLOCKED, _BLOCKED.c.id == IssueLink.target_id)
     .where(in_ids(IssueLink.source_id), IssueLink.link_type == "blocks", _BLOCKED.c.state == "opened")
     .group_by(IssueLink.source_id),
@@ -125,14 +153,38 @@ _FACTS: CompoundSelect[int, int, int, int] = union_all(
         literal_column(str(_ASSIGNEE)),
         IssueAssignee.user_id,
         IssueAssignee.position,
+        _text(),
+        _text(),
+        _text(),
     ).where(in_ids(IssueAssignee.issue_id)),
+    select(
+        IssueLabel.issue_id,
+        literal_column(str(_LABEL)),
+        _LABELS_T.c.id,
+        literal_column("0"),
+        _text(_LABELS_T.c.name),
+        _text(_LABELS_T.c.color),
+        _text(),
+    )
+    .join(_LABELS_T, _LABELS_T.c.id == IssueLabel.label_id)
+    .where(in_ids(IssueLabel.issue_id)),
+    select(
+        literal_column("0"),
+        literal_column(str(_USER)),
+        _USERS_T.c.id,
+        literal_column("0"),
+        _text(_USERS_T.c.username),
+        _text(_USERS_T.c.name),
+        _text(_USERS_T.c.state),
+    ).where(
+        or_(
+            in_ids(_USERS_T.c.id, "user_ids"),
+            _USERS_T.c.id.in_(select(IssueAssignee.user_id).where(in_ids(IssueAssignee.issue_id))),
+        )
+    ),
 )
-_LABELS = (
-    select(IssueLabel.issue_id, *records.LABEL.columns)
-    .join(records.LABEL.table, records.LABEL.table.c.id == IssueLabel.label_id)
-    .where(in_ids(IssueLabel.issue_id))
-)
-_USERS = select(*records.USER.columns).where(in_ids(records.USER.table.c.id))
+UserBrief = namedtuple("UserBrief", "id username name state")
+LabelBrief = namedtuple("LabelBrief", "id name color")
 
 
 def _projects(session: Session, project_ids: set[int]) -> dict[int, tuple[Project, Namespace]]:
@@ -156,7 +208,7 @@ def _projects(session: Session, project_ids: set[int]) -> dict[int, tuple[Projec
 
 
 def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
-    """Three queries whatever the number of issues (four with milestones)."""
+    """One query whatever the number of issues (two with milestones)."""
     if not issues:
         return []
     ids = [i.id for i in issues]
@@ -164,22 +216,21 @@ def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
     notes: dict[int, int] = {}
     blocking: dict[int, int] = {}
     assigned: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    conn = session.connection()  # Core statements: rows, not ORM objects (see db.records)
-    for issue_id, kind, value, position in conn.execute(_FACTS, {"ids": ids}):
-        if kind == _NOTES:
-            notes[issue_id] = value
-        elif kind == _BLOCKING:
-            blocking[issue_id] = value
-        else:
-            assigned[issue_id].append((position, value))
-    user_ids = {x for i in issues for x in (i.author_id, i.closed_by_id, i.updated_by_id) if x}
-    user_ids.update(uid for pairs in assigned.values() for _, uid in pairs)
-    users = {}
-    if user_ids:
-        users = {u.id: u for u in map(records.USER.make, conn.execute(_USERS, {"ids": list(user_ids)}))}
     labels: dict[int, list[Any]] = defaultdict(list)
-    for row in conn.execute(_LABELS, {"ids": ids}):
-        labels[row[0]].append(records.LABEL.cut(row, 1))
+    users: dict[int, Any] = {}
+    user_ids = list({x for i in issues for x in (i.author_id, i.closed_by_id, i.updated_by_id) if x})
+    conn = session.connection()  # a Core statement: rows, not ORM objects (see db.records)
+    for issue_id, kind, number, position, a, b, c in conn.execute(_FACTS, {"ids": ids, "user_ids": user_ids}):
+        if kind == _NOTES:
+            notes[issue_id] = number
+        elif kind == _BLOCKING:
+            blocking[issue_id] = number
+        elif kind == _ASSIGNEE:
+            assigned[issue_id].append((position, number))
+        elif kind == _LABEL:
+            labels[issue_id].append(LabelBrief(number, a, b))
+        else:
+            users[number] = UserBrief(number, a, b, c)
     milestone_ids = {i.milestone_id for i in issues if i.milestone_id}
     milestones = (
         {m.id: m for m in session.scalars(select(Milestone).where(Milestone.id.in_(milestone_ids)))}
@@ -238,6 +289,4 @@ def visible_in_project_clause(user_id: int | None, can_read_confidential: bool) 
             .where(IssueAssignee.issue_id == Issue.id, IssueAssignee.user_id == user_id)
             .exists()
         )
-    from sqlalchemy import or_
-
     return or_(*conditions)
