@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from issuegraph.config import get_settings
 from issuegraph.db.models import IssueLink, Milestone, Namespace, Note, Project, User
 from issuegraph.domain.links import LinkType, to_gitlab_name
@@ -12,12 +14,16 @@ from issuegraph.issues.repository import IssueView
 
 
 def ts(value: datetime | None) -> str | None:
-    """GitLab's timestamp: UTC, milliseconds, a Z (isoformat is twice as fast as strftime)."""
+    """GitLab's timestamp: UTC, milliseconds, a Z. orjson formats the datetime (in C, five times
+    faster than isoformat); a list of 50 links formats about 200 of them."""
     if value is None:
         return None
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
+    text = orjson.dumps(value, option=orjson.OPT_UTC_Z)  # b'"2026-11-23T14:20:00[.123456]Z"'
+    if value.microsecond:
+        return text[1:24].decode() + "Z"
+    return text[1:20].decode() + ".000Z"
 
 
 def day(value: datetime | None) -> str | None:
@@ -138,8 +144,11 @@ def milestone(m: Milestone | None) -> dict[str, Any] | None:
     }
 
 
-def issue_basic(v: IssueView) -> dict[str, Any]:
-    i, p = v.issue, v.project
+def issue_basic(v: IssueView, web: str | None = None) -> dict[str, Any]:
+    """The fields every issue representation has (`web`: the project's web URL, if known)."""
+    i = v.issue
+    web = web or f"{base()}/{v.project.full_path}"
+    assignees = [user_basic(u) for u in v.assignees]
     return {
         "id": i.id,
         "iid": i.iid,
@@ -149,14 +158,14 @@ def issue_basic(v: IssueView) -> dict[str, Any]:
         "state": i.state,
         "created_at": ts(i.created_at),
         "updated_at": ts(i.updated_at),
-        "closed_at": ts(i.closed_at),
-        "closed_by": user_basic(v.closed_by),
+        "closed_at": ts(i.closed_at) if i.closed_at else None,
+        "closed_by": user_basic(v.closed_by) if v.closed_by else None,
         "labels": [label.name for label in v.labels],
-        "milestone": milestone(v.milestone),
-        "assignees": [user_basic(u) for u in v.assignees],
+        "milestone": milestone(v.milestone) if v.milestone else None,
+        "assignees": assignees,
         "author": user_basic(v.author),
         "type": "ISSUE",
-        "assignee": user_basic(v.assignees[0]) if v.assignees else None,
+        "assignee": assignees[0] if assignees else None,
         "user_notes_count": v.user_notes_count,
         "merge_requests_count": 0,
         "upvotes": 0,
@@ -165,7 +174,7 @@ def issue_basic(v: IssueView) -> dict[str, Any]:
         "confidential": i.confidential,
         "discussion_locked": i.discussion_locked,
         "issue_type": "issue",
-        "web_url": f"{base()}/{p.full_path}/-/issues/{i.iid}",
+        "web_url": f"{web}/-/issues/{i.iid}",
         "time_stats": {
             "time_estimate": 0,
             "total_time_spent": 0,
@@ -180,43 +189,36 @@ def issue_basic(v: IssueView) -> dict[str, Any]:
 
 def issue(v: IssueView, *, subscribed: bool | None = False) -> dict[str, Any]:
     i, p = v.issue, v.project
-    api = f"{base()}/api/v4/projects/{p.id}"
-    data = issue_basic(v)
-    data.update(
-        {
-            "has_tasks": False,
-            "_links": {
-                "self": f"{api}/issues/{i.iid}",
-                "notes": f"{api}/issues/{i.iid}/notes",
-                "award_emoji": f"{api}/issues/{i.iid}/award_emoji",
-                "project": api,
-                "closed_as_duplicate_of": None,
-            },
-            "references": {"short": f"#{i.iid}", "relative": f"#{i.iid}", "full": f"{p.full_path}#{i.iid}"},
-            "severity": "UNKNOWN",
-            "moved_to_id": None,
-            "imported": False,
-            "imported_from": "none",
-            "service_desk_reply_to": None,
-            # issuegraph extension: the SourceCraft status behind GitLab's state
-            "status": i.status,
-        }
-    )
+    root = base()
+    api = f"{root}/api/v4/projects/{p.id}/issues/{i.iid}"
+    data = issue_basic(v, f"{root}/{p.full_path}")
+    data["has_tasks"] = False
+    data["_links"] = {
+        "self": api,
+        "notes": f"{api}/notes",
+        "award_emoji": f"{api}/award_emoji",
+        "project": f"{root}/api/v4/projects/{p.id}",
+        "closed_as_duplicate_of": None,
+    }
+    data["references"] = {"short": f"#{i.iid}", "relative": f"#{i.iid}", "full": f"{p.full_path}#{i.iid}"}
+    data["severity"] = "UNKNOWN"
+    data["moved_to_id"] = None
+    data["imported"] = False
+    data["imported_from"] = "none"
+    data["service_desk_reply_to"] = None
+    data["status"] = i.status  # issuegraph extension: the SourceCraft status behind GitLab's state
     if subscribed is not None:
         data["subscribed"] = subscribed
     return data
 
 
-def related_issue(v: IssueView, link: IssueLink, seen_as: LinkType) -> dict[str, Any]:
+def related_issue(v: IssueView, link: Any, seen_as: LinkType) -> dict[str, Any]:
     data = issue(v, subscribed=None)
-    data.update(
-        {
-            "issue_link_id": link.id,
-            "link_type": to_gitlab_name(seen_as),
-            "link_created_at": ts(link.created_at),
-            "link_updated_at": ts(link.updated_at),
-        }
-    )
+    created = ts(link.created_at)
+    data["issue_link_id"] = link.id
+    data["link_type"] = to_gitlab_name(seen_as)
+    data["link_created_at"] = created
+    data["link_updated_at"] = created if link.updated_at == link.created_at else ts(link.updated_at)
     return data
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from issuegraph.db.models import IssueLink, Label, Milestone, Namespace, Note, Project, User
 from issuegraph.domain.links import LinkType
 from issuegraph.domain.statuses import BY_SLUG, Status
@@ -13,10 +15,12 @@ from issuegraph.issues.repository import IssueView
 
 
 def ts(value: datetime | None) -> str | None:
+    """RFC 3339 in UTC with a Z, microseconds only when there are any: orjson's own format."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    return value.isoformat(timespec="microseconds" if value.microsecond else "seconds").replace("+00:00", "Z")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z)[1:-1].decode()
 
 
 def compact(data: dict[str, Any]) -> dict[str, Any]:
