@@ -26,7 +26,7 @@ async def get_database(request: Request) -> Database:
 SESSION_STATE_KEY = "db_session"
 
 
-async def get_session(request: Request, database: Database = Depends(get_database)) -> AsyncIterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request owns the transaction: commit on success, roll back on any error.
 
     FastAPI ends this dependency only after the response is sent, so the app's
@@ -36,6 +36,7 @@ async def get_session(request: Request, database: Database = Depends(get_databas
     opening it here costs no database round trip on the event loop.
     """
     write = request.method not in READ_METHODS
+    database: Database = request.app.state.database  # not a dependency: each one costs FastAPI time
     session = database.request_session(write=write)
     if write:  # a read has nothing to commit before its response
         setattr(request.state, SESSION_STATE_KEY, session)

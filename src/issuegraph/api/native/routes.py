@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import Body, Depends, Path, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from issuegraph.accounts.service import Actor
 from issuegraph.api.deps import get_actor, get_database, get_session
 from issuegraph.api.responses import json_response
+from issuegraph.api.routing import FaceRouter
 from issuegraph.db.engine import Database
 from issuegraph.domain.links import LinkType
 from issuegraph.graph import export as graph_export
@@ -218,7 +219,7 @@ class BulkItemError(BaseModel):
 
 # ---------------------------------------------------------------- routes
 
-router = APIRouter(prefix=PREFIX, tags=["graph"])
+router = FaceRouter(prefix=PREFIX, tags=["graph"])
 
 SessionDep = Annotated[Session, Depends(get_session)]
 DatabaseDep = Annotated[Database, Depends(get_database)]

@@ -32,7 +32,9 @@ def current_user(actor: Actor = Authenticated) -> Response:
     return json_response(ser.user(actor.require_user()))
 
 
-_PARTS = (repos.router, issues.router, links.router, labels.router)
+# Issue links first: most of the traffic, and their paths (`.../issues/{slug}/issue_links`,
+# `/issues/id:{id}/issue_links`, `/issue_links/id:{id}`) match no route of the other parts.
+_PARTS = (links.router, repos.router, issues.router, labels.router)
 for part in _PARTS:
     router.include_router(part)
 
