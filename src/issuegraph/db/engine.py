@@ -125,7 +125,7 @@ class Database:
 
     `engine` serves code that runs outside requests (the CLI, start-up, seeding, tests' setup,
     streamed exports). Requests use `request_engine`: on SQLite the same engine; on PostgreSQL
-    an engine on psycopg's asyncio connection whose sessions are driven by synchronous code in
+    an engine on asyncpg whose sessions are driven by synchronous code in
     greenlets on the event loop (see api.runner), so `runs_on_loop` is true.
     """
 

@@ -33,7 +33,7 @@ from issuegraph.domain.statuses import BY_SLUG, PRIORITIES
 from issuegraph.graph import repository as graph_repo
 from issuegraph.issues import repository as repo
 from issuegraph.projects import repository as projects_repo
-from issuegraph.projects.service import ProjectAccess, access_by_project_ids
+from issuegraph.projects.service import ProjectAccess, access_by_project_ids, resolve_project_and_issue
 
 MAX_TITLE = 1024
 MAX_DESCRIPTION = 1_048_576  # one domain-wide limit, above SourceCraft's 64 KB
@@ -48,6 +48,17 @@ def resolve_issue(session: Session, access: ProjectAccess, iid: int) -> Issue:
     if issue is None or not _readable(session, access, issue):
         raise NotFound("issue_not_found", "404 Not found")
     return issue
+
+
+def resolve_issue_in(
+    session: Session, actor: Actor, project_ref: str | int, iid: int
+) -> tuple[Issue, ProjectAccess]:
+    """The project (404 Project Not Found) and its issue (404 Not found) an issue URL names,
+    read in one query."""
+    access, issue = resolve_project_and_issue(session, actor, project_ref, iid)
+    if issue is None or not _readable(session, access, issue):
+        raise NotFound("issue_not_found", "404 Not found")
+    return issue, access
 
 
 def resolve_issue_by_id(session: Session, actor: Actor, issue_id: int) -> tuple[Issue, ProjectAccess]:

@@ -6,8 +6,7 @@ Check order (both faces): lock -> conflict (409) -> permission on both issues (4
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -26,8 +25,7 @@ from issuegraph.projects.service import ProjectAccess, access_by_project_ids
 FORBIDDEN_MESSAGE = "Couldn't link issues. You must have at least the Guest role in both issue's projects."
 
 
-@dataclass(frozen=True)
-class SeenLink:
+class SeenLink(NamedTuple):
     """A link read from one of its issues: the other issue and the type from this side.
 
     `link` and `other` are read-only records (db.records) with the ORM attribute names."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import ColumnElement, String, and_, bindparam, cast, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from issuegraph.db.models import GroupMember, Namespace, Project, ProjectMember
+from issuegraph.db.models import GroupMember, Issue, Namespace, Project, ProjectMember
 from issuegraph.db.sql import MAX_BIGINT, in_ids
 
 
@@ -54,6 +54,15 @@ _PROJECTS_WITH_LEVELS = {
     by: _WITH_NAMESPACE.add_columns(_DIRECT_LEVEL, _GROUP_LEVEL).where(condition)
     for by, condition in _PROJECT_BY.items()
 }
+# The same, with the project's issue :iid (or NULLs): an issue's URL names both.
+_ISSUE_OF_PROJECT = and_(Issue.project_id == Project.id, Issue.iid == bindparam("iid"))
+_WITH_ISSUE = {
+    (by, levels): (_PROJECTS_WITH_LEVELS if levels else _PROJECTS)[by]
+    .add_columns(Issue)
+    .outerjoin(Issue, _ISSUE_OF_PROJECT)
+    for by in ("id", "path")
+    for levels in (False, True)
+}
 _LEVELS = (
     select(Project.id, _DIRECT_LEVEL, _GROUP_LEVEL)
     .join(Namespace, Namespace.id == Project.namespace_id)
@@ -85,6 +94,29 @@ def projects_with_levels(
         return [(p, ns, 0) for p, ns in session.execute(_PROJECTS[by], params)]
     rows = session.execute(_PROJECTS_WITH_LEVELS[by], {**params, "user_id": user_id})
     return [(p, ns, _level(ns, user_id, d, g)) for p, ns, d, g in rows]
+
+
+def project_with_issue(
+    session: Session, user_id: int | None, ref: str | int, iid: int
+) -> tuple[Project, Namespace, int, Issue | None] | None:
+    """As projects_with_levels for one `ref`, with the project's issue `iid` (None if it has
+    none) in the same query. `iid` must fit the INTEGER column (callers check MAX_INT)."""
+    key = str(ref)
+    if key.isdigit():
+        if int(key) > MAX_BIGINT:
+            return None
+        by, params = "id", {"id": int(key)}
+    else:
+        by, params = "path", {"path": key.lower()}
+    params["iid"] = iid
+    if user_id is None:
+        row = session.execute(_WITH_ISSUE[by, False], params).first()
+        return (row[0], row[1], 0, row[2]) if row else None
+    row = session.execute(_WITH_ISSUE[by, True], {**params, "user_id": user_id}).first()
+    if row is None:
+        return None
+    project, namespace, direct, through_group, issue = row
+    return project, namespace, _level(namespace, user_id, direct, through_group), issue
 
 
 def access_levels(

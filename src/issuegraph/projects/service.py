@@ -14,8 +14,10 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from issuegraph.accounts import repository as accounts_repo
 from issuegraph.accounts.service import Actor
 from issuegraph.db.models import GroupMember, Issue, Namespace, Project, ProjectMember, User, utcnow
+from issuegraph.db.sql import MAX_INT
 from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from issuegraph.domain.roles import VALID_ACCESS_LEVELS, AccessLevel, Visibility
+from issuegraph.issues import repository as issues_repo
 from issuegraph.projects import repository as repo
 
 PATH_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
@@ -127,6 +129,28 @@ def resolve_project(session: Session, actor: Actor, ref: str | int) -> ProjectAc
     if access is None or not access.can_read:
         raise NotFound("project_not_found", "404 Project Not Found")
     return access
+
+
+def resolve_project_and_issue(
+    session: Session, actor: Actor, ref: str | int, iid: int
+) -> tuple[ProjectAccess, Issue | None]:
+    """resolve_project, and the project's issue `iid` (None if there is none, readable or not):
+    one query where resolve_project and a lookup by iid would be two."""
+    key = str(ref)
+    memo = _memo(session, actor)
+    known = memo.get(int(key)) if key.isdigit() else None
+    if known is not None or abs(iid) > MAX_INT:
+        access = resolve_project(session, actor, ref)
+        return access, issues_repo.by_iid(session, access.project.id, iid)
+    found = repo.project_with_issue(session, actor.user_id, ref, iid)
+    if found is None:
+        raise NotFound("project_not_found", "404 Project Not Found")
+    project, namespace, level, issue = found
+    access = ProjectAccess(project, namespace, level, actor)
+    memo[project.id] = access
+    if not access.can_read:
+        raise NotFound("project_not_found", "404 Project Not Found")
+    return access, issue
 
 
 def access_by_project_ids(session: Session, actor: Actor, ids: Iterable[int]) -> dict[int, ProjectAccess]:

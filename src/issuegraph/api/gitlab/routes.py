@@ -674,8 +674,7 @@ def get_issue(
     session: Session = Depends(get_session),
 ) -> Response:
     iid = iid_path(issue_iid)
-    access = projects.resolve_project(session, actor, project_ref(project_id))
-    issue = issues.resolve_issue(session, access, iid)
+    issue, _ = issues.resolve_issue_in(session, actor, project_ref(project_id), iid)
     return json_response(ser.issue(issues_repo.load_views(session, [issue])[0]))
 
 
@@ -693,8 +692,7 @@ def update_issue(
 ) -> Response:
     actor.require_user()
     iid = iid_path(issue_iid)
-    access = projects.resolve_project(session, actor, project_ref(project_id))
-    issue = issues.resolve_issue(session, access, iid)
+    issue, access = issues.resolve_issue_in(session, actor, project_ref(project_id), iid)
     result = issues.update_issue(session, access, issue, _fields(params, creating=False))
     body = ser.issue(issues_repo.load_views(session, [result.issue])[0])
     if result.warnings:
@@ -711,8 +709,7 @@ def delete_issue(
 ) -> Response:
     actor.require_user()
     iid = iid_path(issue_iid)
-    access = projects.resolve_project(session, actor, project_ref(project_id))
-    issue = issues.resolve_issue(session, access, iid)
+    issue, access = issues.resolve_issue_in(session, actor, project_ref(project_id), iid)
     issues.delete_issue(session, access, issue)
     return Response(status_code=204)
 
@@ -731,8 +728,7 @@ def list_notes(
     session: Session = Depends(get_session),
 ) -> Response:
     iid = iid_path(issue_iid)
-    access = projects.resolve_project(session, actor, project_ref(project_id))
-    issue = issues.resolve_issue(session, access, iid)
+    issue, access = issues.resolve_issue_in(session, actor, project_ref(project_id), iid)
     sort = str_param(params, "sort") or "desc"
     if sort not in ("asc", "desc"):
         raise Invalid("invalid_parameter", "sort does not have a valid value")
@@ -764,8 +760,7 @@ def create_note(
     actor.require_user()
     iid = iid_path(issue_iid)
     require(params, "body")
-    access = projects.resolve_project(session, actor, project_ref(project_id))
-    issue = issues.resolve_issue(session, access, iid)
+    issue, access = issues.resolve_issue_in(session, actor, project_ref(project_id), iid)
     note = issues.create_note(session, access, issue, str(params["body"]))
     return json_response(ser.note(note, actor.user, access.project.id, issue.iid), 201)
 
@@ -777,9 +772,7 @@ def _url_issue(
     session: Session, actor: Actor, project_id: str, issue_iid: str
 ) -> tuple[Issue, projects.ProjectAccess]:
     actor.require_user()
-    iid = iid_path(issue_iid)
-    access = projects.resolve_project(session, actor, project_ref(project_id))
-    return issues.resolve_issue(session, access, iid), access
+    return issues.resolve_issue_in(session, actor, project_ref(project_id), iid_path(issue_iid))
 
 
 @router.get(
@@ -819,13 +812,12 @@ def create_link(
     )
     if link_type is None or isinstance(raw_type, list | dict):
         raise Invalid("invalid_parameter", "link_type does not have a valid value")
-    access = projects.resolve_project(session, actor, project_ref(project_id))
-    source = issues.resolve_issue(session, access, iid)
-    target_access = projects.resolve_project(session, actor, str(params["target_project_id"]))
-    target_iid = str(params["target_issue_iid"])
+    source, access = issues.resolve_issue_in(session, actor, project_ref(project_id), iid)
+    target_ref, target_iid = str(params["target_project_id"]), str(params["target_issue_iid"])
     if not target_iid.isdigit() or len(target_iid) > 18:
+        projects.resolve_project(session, actor, target_ref)  # an unknown project is still 404 Project
         raise NotFound("issue_not_found", "404 Not found")
-    target = issues.resolve_issue(session, target_access, int(target_iid))
+    target, target_access = issues.resolve_issue_in(session, actor, target_ref, int(target_iid))
     accesses = {access.project.id: access, target_access.project.id: target_access}
     link = links.create_link(session, actor, source, target, link_type, accesses=accesses)
     return _link_response(session, link, 201, [source, target])

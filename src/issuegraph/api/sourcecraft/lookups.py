@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from issuegraph.accounts.service import Actor
 from issuegraph.api.sourcecraft.params import id_of, slug_of_issue
 from issuegraph.db.models import Issue, Namespace
+from issuegraph.domain.errors import DomainError
 from issuegraph.issues import service as issues
 from issuegraph.projects import service as projects
 from issuegraph.projects.service import ProjectAccess
@@ -36,8 +37,13 @@ def repo_by_id(session: Session, actor: Actor, repo_id: str) -> ProjectAccess:
 def issue_by_slug(
     session: Session, actor: Actor, org_slug: str, repo_slug: str, issue_slug: str
 ) -> tuple[Issue, ProjectAccess]:
-    access = repo_by_slug(session, actor, org_slug, repo_slug)
-    return issues.resolve_issue(session, access, slug_of_issue(issue_slug)), access
+    try:
+        iid = slug_of_issue(issue_slug)
+    except DomainError:
+        repo_by_slug(session, actor, org_slug, repo_slug)  # an unknown repository is reported first
+        raise
+    # A repository is `<org>/<repo>`: its project and the issue are read in one query.
+    return issues.resolve_issue_in(session, actor, f"{org_slug}/{repo_slug}", iid)
 
 
 def issue_by_id(session: Session, actor: Actor, issue_id: str) -> tuple[Issue, ProjectAccess]:
