@@ -227,10 +227,13 @@ def list_links(session: Session, actor: Actor, issue: Issue) -> list[SeenLink]:
     seen = []
     for link, other in rows:
         if other.id in readable:
-            persisted = LinkType(link.link_type)
-            is_source = link.source_id == issue.id
-            seen.append(SeenLink(link, other, persisted if is_source else persisted.inverse))
+            from_source, from_target = _SEEN_AS[link.link_type]
+            seen.append(SeenLink(link, other, from_source if link.source_id == issue.id else from_target))
     return seen
+
+
+# A stored link_type read from its source and from its target (an Enum call per row is slow).
+_SEEN_AS = {kind.value: (kind, kind.inverse) for kind in LinkType}
 
 
 def resolve_link(
