@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from issuegraph.db import records
 from issuegraph.db.models import PersonalAccessToken, User
-from issuegraph.db.sql import in_ids
+from issuegraph.db.sql import DriverQuery, in_ids
 
 
 def token_digest(raw: str) -> str:
@@ -28,7 +28,7 @@ _TOKEN = (
 _USERS = select(User).where(in_ids(User.id))
 
 
-_TOKEN_RECORD = (
+_TOKEN_RECORD = DriverQuery(
     select(*records.TOKEN.columns, *records.USER.columns)
     .join(records.USER.table, records.USER.table.c.id == records.TOKEN.table.c.user_id)
     .where(records.TOKEN.table.c.token_digest == bindparam("digest"))
@@ -37,8 +37,10 @@ _TOKEN_RECORD = (
 
 def token_record(session: Session, raw: str) -> tuple[Any, Any] | None:
     """The token and its user as read-only records (db.records): every request reads them."""
-    row = session.connection().execute(_TOKEN_RECORD, {"digest": token_digest(raw)}).first()
-    return (records.TOKEN.cut(row), records.USER.cut(row, len(records.TOKEN.columns))) if row else None
+    rows = _TOKEN_RECORD.rows(session.connection(), {"digest": token_digest(raw)})
+    if not rows:
+        return None
+    return records.TOKEN.cut(rows[0]), records.USER.cut(rows[0], len(records.TOKEN.columns))
 
 
 def find_token(session: Session, raw: str) -> tuple[PersonalAccessToken, User] | None:

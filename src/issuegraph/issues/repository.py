@@ -36,7 +36,7 @@ from issuegraph.db.models import (
     Note,
     Project,
 )
-from issuegraph.db.sql import MAX_INT, in_ids
+from issuegraph.db.sql import MAX_INT, DriverQuery, in_ids
 
 
 def next_iid(session: Session, project_id: int) -> int:
@@ -124,64 +124,66 @@ def _text(value: Any = None) -> Any:
 # (issue, _ASSIGNEE, user id, position, -, -, -), (issue, _LABEL, label id, 0, name, color, -),
 # and (0, _USER, user id, 0, username, name, state) for every user the issues name (authors,
 # closers, editors, assignees). Users and labels come back as brief records (db.records).
-_FACTS = union_all(
-    select(
-        Note.issue_id,
-        literal_column(str(_NOTES)),
-        func.count(),
-        literal_column("0"),
-        _text(),
-        _text(),
-        _text(),
-    )
-    .where(in_ids(Note.issue_id), Note.system.is_(False))
-    .group_by(Note.issue_id),
-    select(
-        IssueLink.source_id,
-        literal_column(str(_BLOCKING)),
-        func.count(),
-        literal_column("0"),
-        _text(),
-        _text(),
-        _text(),
-    )
-    .join(_BLOCKED, _BLOCKED.c.id == IssueLink.target_id)
-    .where(in_ids(IssueLink.source_id), IssueLink.link_type == "blocks", _BLOCKED.c.state == "opened")
-    .group_by(IssueLink.source_id),
-    select(
-        IssueAssignee.issue_id,
-        literal_column(str(_ASSIGNEE)),
-        IssueAssignee.user_id,
-        IssueAssignee.position,
-        _text(),
-        _text(),
-        _text(),
-    ).where(in_ids(IssueAssignee.issue_id)),
-    select(
-        IssueLabel.issue_id,
-        literal_column(str(_LABEL)),
-        _LABELS_T.c.id,
-        literal_column("0"),
-        _text(_LABELS_T.c.name),
-        _text(_LABELS_T.c.color),
-        _text(),
-    )
-    .join(_LABELS_T, _LABELS_T.c.id == IssueLabel.label_id)
-    .where(in_ids(IssueLabel.issue_id)),
-    select(
-        literal_column("0"),
-        literal_column(str(_USER)),
-        _USERS_T.c.id,
-        literal_column("0"),
-        _text(_USERS_T.c.username),
-        _text(_USERS_T.c.name),
-        _text(_USERS_T.c.state),
-    ).where(
-        or_(
-            in_ids(_USERS_T.c.id, "user_ids"),
-            _USERS_T.c.id.in_(select(IssueAssignee.user_id).where(in_ids(IssueAssignee.issue_id))),
+_FACTS = DriverQuery(
+    union_all(
+        select(
+            Note.issue_id,
+            literal_column(str(_NOTES)),
+            func.count(),
+            literal_column("0"),
+            _text(),
+            _text(),
+            _text(),
         )
-    ),
+        .where(in_ids(Note.issue_id), Note.system.is_(False))
+        .group_by(Note.issue_id),
+        select(
+            IssueLink.source_id,
+            literal_column(str(_BLOCKING)),
+            func.count(),
+            literal_column("0"),
+            _text(),
+            _text(),
+            _text(),
+        )
+        .join(_BLOCKED, _BLOCKED.c.id == IssueLink.target_id)
+        .where(in_ids(IssueLink.source_id), IssueLink.link_type == "blocks", _BLOCKED.c.state == "opened")
+        .group_by(IssueLink.source_id),
+        select(
+            IssueAssignee.issue_id,
+            literal_column(str(_ASSIGNEE)),
+            IssueAssignee.user_id,
+            IssueAssignee.position,
+            _text(),
+            _text(),
+            _text(),
+        ).where(in_ids(IssueAssignee.issue_id)),
+        select(
+            IssueLabel.issue_id,
+            literal_column(str(_LABEL)),
+            _LABELS_T.c.id,
+            literal_column("0"),
+            _text(_LABELS_T.c.name),
+            _text(_LABELS_T.c.color),
+            _text(),
+        )
+        .join(_LABELS_T, _LABELS_T.c.id == IssueLabel.label_id)
+        .where(in_ids(IssueLabel.issue_id)),
+        select(
+            literal_column("0"),
+            literal_column(str(_USER)),
+            _USERS_T.c.id,
+            literal_column("0"),
+            _text(_USERS_T.c.username),
+            _text(_USERS_T.c.name),
+            _text(_USERS_T.c.state),
+        ).where(
+            or_(
+                in_ids(_USERS_T.c.id, "user_ids"),
+                _USERS_T.c.id.in_(select(IssueAssignee.user_id).where(in_ids(IssueAssignee.issue_id))),
+            )
+        ),
+    )
 )
 UserBrief = namedtuple("UserBrief", "id username name state")
 LabelBrief = namedtuple("LabelBrief", "id name color")
@@ -220,7 +222,7 @@ def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
     users: dict[int, Any] = {}
     user_ids = list({x for i in issues for x in (i.author_id, i.closed_by_id, i.updated_by_id) if x})
     conn = session.connection()  # a Core statement: rows, not ORM objects (see db.records)
-    for issue_id, kind, number, position, a, b, c in conn.execute(_FACTS, {"ids": ids, "user_ids": user_ids}):
+    for issue_id, kind, number, position, a, b, c in _FACTS.rows(conn, {"ids": ids, "user_ids": user_ids}):
         if kind == _NOTES:
             notes[issue_id] = number
         elif kind == _BLOCKING:

@@ -36,7 +36,7 @@ from sqlalchemy.orm.util import identity_key
 
 from issuegraph.db import records
 from issuegraph.db.models import BigId, Event, Issue, IssueLink, Note, utcnow
-from issuegraph.db.sql import in_ids
+from issuegraph.db.sql import DriverQuery, in_ids
 
 # One transaction-scoped advisory lock per acyclic relation kind (PostgreSQL). A cycle
 # check reads a path and then writes an edge; without a lock, two requests could each
@@ -106,7 +106,7 @@ def insert(session: Session, values: dict[str, Any]) -> int | None:
 
 
 _LINK_T, _ISSUE_T = records.LINK.table, records.ISSUE.table
-_LINKS_WITH_OTHERS = (
+_LINKS_WITH_OTHERS = DriverQuery(
     select(*records.LINK.columns, *records.ISSUE.columns)
     .join(
         _ISSUE_T,
@@ -122,7 +122,7 @@ def links_with_others(session: Session, issue_id: int) -> list[tuple[Any, Any]]:
     """Every link of an issue, in both directions, each with the issue at its other end, by link
     id: (link record, issue record) pairs (see db.records), read in one Core query."""
     width = len(records.LINK.columns)
-    rows = session.connection().execute(_LINKS_WITH_OTHERS, {"issue": issue_id})
+    rows = _LINKS_WITH_OTHERS.rows(session.connection(), {"issue": issue_id})
     return [(records.LINK.cut(row), records.ISSUE.cut(row, width)) for row in rows]
 
 
