@@ -157,7 +157,12 @@ class Factory:
             self.client.post(
                 "/api/v4/users",
                 headers=self.admin.headers,
-                json={"username": username, "name": username.title(), "email": f"{username}@example.test", "admin": admin},
+                json={
+                    "username": username,
+                    "name": username.title(),
+                    "email": f"{username}@example.test",
+                    "admin": admin,
+                },
             )
         )
         token = self._ok(
@@ -169,14 +174,25 @@ class Factory:
         )
         return Account(id=user["id"], username=username, token=token["token"])
 
-    def group(self, path: str, *, visibility: str = "private", owner: Account | None = None) -> dict[str, Any]:
+    def group(
+        self, path: str, *, visibility: str = "private", owner: Account | None = None
+    ) -> dict[str, Any]:
         who = owner or self.admin
         return self._ok(
-            self.client.post("/api/v4/groups", headers=who.headers, json={"name": path.title(), "path": path, "visibility": visibility})
+            self.client.post(
+                "/api/v4/groups",
+                headers=who.headers,
+                json={"name": path.title(), "path": path, "visibility": visibility},
+            )
         )
 
     def project(
-        self, path: str, *, group: dict[str, Any] | None = None, visibility: str = "private", owner: Account | None = None
+        self,
+        path: str,
+        *,
+        group: dict[str, Any] | None = None,
+        visibility: str = "private",
+        owner: Account | None = None,
     ) -> dict[str, Any]:
         who = owner or self.admin
         body: dict[str, Any] = {"name": path, "path": path, "visibility": visibility}
@@ -202,21 +218,36 @@ class Factory:
             )
         )
 
-    def issue(self, project: dict[str, Any], title: str = "issue", *, by: Account | None = None, **fields: Any) -> dict[str, Any]:
+    def issue(
+        self, project: dict[str, Any], title: str = "issue", *, by: Account | None = None, **fields: Any
+    ) -> dict[str, Any]:
         who = by or self.admin
         return self._ok(
-            self.client.post(f"/api/v4/projects/{project['id']}/issues", headers=who.headers, json={"title": title, **fields})
+            self.client.post(
+                f"/api/v4/projects/{project['id']}/issues",
+                headers=who.headers,
+                json={"title": title, **fields},
+            )
         )
 
     def link(
-        self, source: dict[str, Any], target: dict[str, Any], link_type: str = "relates_to", *, by: Account | None = None
+        self,
+        source: dict[str, Any],
+        target: dict[str, Any],
+        link_type: str = "relates_to",
+        *,
+        by: Account | None = None,
     ) -> dict[str, Any]:
         who = by or self.admin
         return self._ok(
             self.client.post(
                 f"/api/v4/projects/{source['project_id']}/issues/{source['iid']}/links",
                 headers=who.headers,
-                json={"target_project_id": target["project_id"], "target_issue_iid": target["iid"], "link_type": link_type},
+                json={
+                    "target_project_id": target["project_id"],
+                    "target_issue_iid": target["iid"],
+                    "link_type": link_type,
+                },
             )
         )
 

@@ -39,7 +39,9 @@ def fresh_pg_database(admin_url: str, name: str) -> Iterator[str]:
 
 
 @contextmanager
-def running_server(database_url: str, admin_token: str, *, workers: int = 1, timeout: float = 60) -> Iterator[str]:
+def running_server(
+    database_url: str, admin_token: str, *, workers: int = 1, timeout: float = 60
+) -> Iterator[str]:
     """Start the server, wait until it answers, yield its base URL, then stop it by its pid."""
     port = free_port()
     env = dict(os.environ)

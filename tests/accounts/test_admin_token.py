@@ -16,7 +16,11 @@ def test_repeated_start_up_keeps_one_root_and_one_token(database):
     with database.session(write=False) as session:
         roots = session.scalars(select(User).where(User.username == "root")).all()
         assert len(roots) == 1 and roots[0].is_admin
-        digests = session.scalar(select(func.count()).select_from(PersonalAccessToken).where(PersonalAccessToken.name == "ISSUEGRAPH_ADMIN_TOKEN"))
+        digests = session.scalar(
+            select(func.count())
+            .select_from(PersonalAccessToken)
+            .where(PersonalAccessToken.name == "ISSUEGRAPH_ADMIN_TOKEN")
+        )
         assert digests == 2  # the fixture's token and "same-token"
         actor = authenticate(session, "same-token")
         assert actor.user is not None and actor.user.username == "root" and "api" in actor.scopes

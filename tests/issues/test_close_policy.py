@@ -16,7 +16,9 @@ def setup(client, factory):
 
 def _policy(client, factory, project, policy, **extra):
     response = client.put(
-        f"/api/v4/projects/{project['id']}", headers=factory.admin.headers, json={"close_policy": policy, **extra}
+        f"/api/v4/projects/{project['id']}",
+        headers=factory.admin.headers,
+        json={"close_policy": policy, **extra},
     )
     assert response.status_code == 200, response.text
     assert response.json()["close_policy"] == policy
@@ -53,7 +55,12 @@ def test_warn_closes_and_says_what_is_open(client, factory, setup):
     assert response.status_code == 200
     assert response.json()["state"] == "closed"
     assert response.json()["close_warnings"] == [
-        {"reason": "open_blocker", "issue_id": blocker["id"], "iid": blocker["iid"], "project_id": project["id"]}
+        {
+            "reason": "open_blocker",
+            "issue_id": blocker["id"],
+            "iid": blocker["iid"],
+            "project_id": project["id"],
+        }
     ]
 
 
@@ -64,9 +71,13 @@ def test_deny_refuses_on_gitlab_and_keeps_the_issue_open(client, factory, setup)
     response = _close_gitlab(client, factory, blocked)
     assert response.status_code == 409
     assert response.json()["open"][0]["issue_id"] == blocker["id"]
-    issue = client.get(f"/api/v4/projects/{project['id']}/issues/{blocked['iid']}", headers=factory.admin.headers)
+    issue = client.get(
+        f"/api/v4/projects/{project['id']}/issues/{blocked['iid']}", headers=factory.admin.headers
+    )
     assert issue.json()["state"] == "opened"
-    notes = client.get(f"/api/v4/projects/{project['id']}/issues/{blocked['iid']}/notes", headers=factory.admin.headers)
+    notes = client.get(
+        f"/api/v4/projects/{project['id']}/issues/{blocked['iid']}/notes", headers=factory.admin.headers
+    )
     assert all(n["body"] != "closed" for n in notes.json())
 
 
@@ -111,7 +122,9 @@ def test_warn_closes_on_sourcecraft(client, factory, setup):
     response = _close_sourcecraft(client, factory, blocked)
     assert response.status_code == 200, response.text
     assert response.json()["status"]["slug"] == "closed"
-    gitlab = client.get(f"/api/v4/projects/{project['id']}/issues/{blocked['iid']}", headers=factory.admin.headers)
+    gitlab = client.get(
+        f"/api/v4/projects/{project['id']}/issues/{blocked['iid']}", headers=factory.admin.headers
+    )
     assert gitlab.json()["state"] == "closed"
 
 

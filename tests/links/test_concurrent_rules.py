@@ -28,8 +28,10 @@ def _setup(base: str, count: int) -> tuple[int, list[int]]:
     with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
         path = f"p{os.urandom(4).hex()}"
         project = http.post("/api/v4/projects", json={"name": path, "path": path}).json()
-        iids = [http.post(f"/api/v4/projects/{project['id']}/issues", json={"title": f"i{n}"}).json()["iid"]
-                for n in range(count)]
+        iids = [
+            http.post(f"/api/v4/projects/{project['id']}/issues", json={"title": f"i{n}"}).json()["iid"]
+            for n in range(count)
+        ]
     return project["id"], iids
 
 
@@ -74,7 +76,7 @@ def test_simultaneous_links_never_close_a_blocking_cycle(server):
 
 def test_simultaneous_parents_give_one_parent(server):
     """Ten parents claim one child at once: exactly one wins."""
-    base, url = server
+    base, _url = server
     pid, iids = _setup(base, 11)
     child, parents = iids[0], iids[1:]
     codes = _fire(base, pid, [(p, child, "parent_of") for p in parents])
@@ -83,7 +85,7 @@ def test_simultaneous_parents_give_one_parent(server):
 
 def test_link_limit_holds_under_concurrency(server):
     """An issue with 95 links takes exactly 5 of 10 simultaneous new links."""
-    base, url = server
+    base, _url = server
     pid, iids = _setup(base, 106)
     hub, others = iids[0], iids[1:]
     for target in others[:95]:
@@ -94,7 +96,7 @@ def test_link_limit_holds_under_concurrency(server):
 
 def test_disjoint_halves_of_a_four_cycle_are_serialised(server):
     """With A->B and C->D in place, B->C and D->A at once (no shared issue): exactly one wins."""
-    base, url = server
+    base, _url = server
     pid, iids = _setup(base, 120)
     for round_no in range(30):
         a, b, c, d = iids[4 * round_no : 4 * round_no + 4]
