@@ -81,5 +81,9 @@ class DriverQuery:
             literals = {name: bind.effective_value for name, bind in binds if not bind.required}
             self._compiled = (str(compiled), list(compiled.positiontup or []), literals)
         sql, names, literals = self._compiled
+        args = [params[n] if n in params else literals[n] for n in names]
+        if connection._has_events or connection.engine._has_events:
+            # Listeners of the engine (statement counters, logging) see this statement too.
+            connection.dispatch.before_cursor_execute(connection, None, sql, args, None, False)
         driver = connection.connection.driver_connection
-        return await_(driver.fetch(sql, *[params[n] if n in params else literals[n] for n in names]))
+        return await_(driver.fetch(sql, *args))
