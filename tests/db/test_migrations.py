@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,6 +65,17 @@ _OLD_ROWS = [
 ]
 
 
+def _database_before_autoincrement(tmp_path: Path) -> tuple[str, Engine]:
+    """A SQLite database at the migration before AUTOINCREMENT, holding _OLD_ROWS."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate.upgrade(url, BEFORE_AUTOINCREMENT)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in _OLD_ROWS:
+            conn.execute(text(statement))
+    return url, engine
+
+
 def _schema(engine: Engine) -> dict[str, dict[str, Any]]:
     """What reflection sees of every table: columns, keys, constraints and indexes (partial ones too)."""
     inspector = inspect(engine)
@@ -114,12 +126,7 @@ def _table_sql(engine: Engine, table: str) -> str:
 
 def test_sqlite_autoincrement_upgrade_keeps_rows_constraints_and_indexes(tmp_path):
     """Recreating the SQLite tables with AUTOINCREMENT keeps every row, foreign key, check and index."""
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    migrate.upgrade(url, BEFORE_AUTOINCREMENT)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for statement in _OLD_ROWS:
-            conn.execute(text(statement))
+    url, engine = _database_before_autoincrement(tmp_path)
     schema, rows = _schema(engine), _rows(engine)
     assert "AUTOINCREMENT" not in _table_sql(engine, "issue_links")
 
@@ -142,12 +149,7 @@ def test_sqlite_autoincrement_upgrade_keeps_rows_constraints_and_indexes(tmp_pat
 
 def test_sqlite_partial_unique_indexes_still_hold_after_upgrade(tmp_path):
     """After the upgrade a second parent is refused while other links to the same issue are not."""
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    migrate.upgrade(url, BEFORE_AUTOINCREMENT)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for statement in _OLD_ROWS:
-            conn.execute(text(statement))
+    url, engine = _database_before_autoincrement(tmp_path)
     migrate.upgrade(url)
     link = (
         "INSERT INTO issue_links (source_id, target_id, link_type, pair_lo, pair_hi, created_at, updated_at) "
@@ -168,12 +170,7 @@ def test_sqlite_partial_unique_indexes_still_hold_after_upgrade(tmp_path):
 
 def test_sqlite_autoincrement_downgrade_restores_the_old_tables(tmp_path):
     """Downgrading recreates the tables without AUTOINCREMENT, rows and schema as before."""
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    migrate.upgrade(url, BEFORE_AUTOINCREMENT)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for statement in _OLD_ROWS:
-            conn.execute(text(statement))
+    url, engine = _database_before_autoincrement(tmp_path)
     schema, rows = _schema(engine), _rows(engine)
     migrate.upgrade(url)
     command.downgrade(migrate.alembic_config(url), BEFORE_AUTOINCREMENT)
