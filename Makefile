@@ -22,7 +22,8 @@ setup: $(STAMP) ## Create the virtualenv and install issuegraph with test and de
 run: $(STAMP) ## Set up and run the server on SQLite (http://127.0.0.1:8080)
 	$(BIN)/issuegraph serve
 
-test: $(STAMP) ## Set up and run the whole test suite (SQLite and PostgreSQL)
+test: $(STAMP) ## Set up, lint (ruff, mypy) and run the whole test suite (SQLite and PostgreSQL)
+	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import unquote
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from issuegraph import __version__
 from issuegraph.api import errors, runner
@@ -152,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _mount_optional_faces(app: FastAPI) -> None:
     """Faces that live in their own packages; each registers its error renderer."""
+    native_router: APIRouter | None
     try:
         from issuegraph.api.native.routes import router as native_router
     except ImportError:  # pragma: no cover - while the native API is being built

@@ -23,7 +23,7 @@ class RecordType:
     def __init__(self, name: str, table: Any) -> None:
         self.table = cast(Table, table)
         self.columns = list(self.table.c)
-        self.make = namedtuple(name, [c.key for c in self.columns])._make  # type: ignore[misc]
+        self.make = cast(Any, namedtuple(name, [c.key for c in self.columns]))._make
 
     def cut(self, row: Row[Any] | Sequence[Any], start: int = 0) -> Any:
         """The record made of `row[start : start + len(columns)]`."""

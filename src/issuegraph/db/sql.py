@@ -73,7 +73,8 @@ class DriverQuery:
 
     def rows(self, connection: Any, params: dict[str, Any]) -> Sequence[Any]:
         if connection.dialect.driver != "asyncpg":
-            return connection.execute(self.statement, params).all()
+            result: Sequence[Any] = connection.execute(self.statement, params).all()
+            return result
         if self._compiled is None:
             compiled = self.statement.compile(dialect=connection.dialect)
             # The statement's own literal values ("blocks", "opened", ...) are parameters too.
@@ -86,4 +87,5 @@ class DriverQuery:
             # Listeners of the engine (statement counters, logging) see this statement too.
             connection.dispatch.before_cursor_execute(connection, None, sql, args, None, False)
         driver = connection.connection.driver_connection
-        return await_(driver.fetch(sql, *args))
+        rows: Sequence[Any] = await_(driver.fetch(sql, *args))
+        return rows

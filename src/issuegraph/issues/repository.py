@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Select,
     String,
     and_,
@@ -261,7 +262,7 @@ def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
 
 
 def paginate_offset(
-    session: Session, query: Select[tuple[Issue]], offset: int, limit: int
+    session: Session, query: Select[Issue], offset: int, limit: int
 ) -> tuple[list[Issue], int]:
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = list(session.scalars(query.offset(offset).limit(limit)))
@@ -283,7 +284,7 @@ def labels_by_names(session: Session, project_id: int, names: Iterable[str]) -> 
 def visible_in_project_clause(user_id: int | None, can_read_confidential: bool) -> object:
     if can_read_confidential:
         return and_(True)
-    conditions = [Issue.confidential.is_(False)]
+    conditions: list[ColumnElement[bool]] = [Issue.confidential.is_(False)]
     if user_id is not None:
         conditions.append(Issue.author_id == user_id)
         conditions.append(

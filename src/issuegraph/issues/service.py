@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
@@ -418,15 +418,13 @@ class IssueFilters:
     mine_user_id: int | None = None  # /me/issues: author or assignee
 
 
-def project_issue_query(
-    session: Session, access: ProjectAccess, filters: IssueFilters
-) -> Select[tuple[Issue]]:
+def project_issue_query(session: Session, access: ProjectAccess, filters: IssueFilters) -> Select[Issue]:
     query = select(Issue).where(Issue.project_id == access.project.id)
     query = query.where(repo.visible_in_project_clause(access.actor.user_id, access.can_read_confidential))  # type: ignore[arg-type]
     return _apply_filters(query, filters)
 
 
-def visible_issue_query(session: Session, actor: Actor, filters: IssueFilters) -> Select[tuple[Issue]]:
+def visible_issue_query(session: Session, actor: Actor, filters: IssueFilters) -> Select[Issue]:
     """Issues across every project the caller can read."""
     query = select(Issue).where(
         Issue.project_id.in_(
@@ -434,7 +432,7 @@ def visible_issue_query(session: Session, actor: Actor, filters: IssueFilters) -
         )
     )
     if not actor.is_admin:
-        conf = [Issue.confidential.is_(False)]
+        conf: list[ColumnElement[bool]] = [Issue.confidential.is_(False)]
         if actor.user_id is not None:
             uid = actor.user_id
             conf += [
@@ -472,7 +470,7 @@ def _planner_group_projects(user_id: int) -> Any:
 _COLUMNS = {"created_at": Issue.created_at, "updated_at": Issue.updated_at, "deadline": Issue.deadline}
 
 
-def _apply_filters(query: Select[tuple[Issue]], f: IssueFilters) -> Select[tuple[Issue]]:
+def _apply_filters(query: Select[Issue], f: IssueFilters) -> Select[Issue]:
     conditions: list[Any] = []
     if f.state in ("opened", "closed"):
         conditions.append(Issue.state == f.state)
@@ -564,7 +562,7 @@ def _escape_like(value: str) -> str:
 # ---------------------------------------------------------------- comments, labels, milestones
 
 
-def list_notes(session: Session, issue: Issue, *, system: bool | None = None) -> Select[tuple[Note]]:
+def list_notes(session: Session, issue: Issue, *, system: bool | None = None) -> Select[Note]:
     query = select(Note).where(Note.issue_id == issue.id)
     if system is not None:
         query = query.where(Note.system.is_(system))

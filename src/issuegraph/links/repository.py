@@ -276,7 +276,7 @@ def _degree_below_limit(issue: str) -> ColumnElement[bool]:
     return count < bindparam("new_max_links", type_=Integer())
 
 
-def _change_statement() -> Select[tuple[int]]:
+def _change_statement() -> Select[int]:
     """PostgreSQL: the link row, both system notes, both issues' updated_at and the outbox event
     in one statement (data-modifying CTEs). The link is inserted only if neither issue has reached
     the link limit and no unique rule refuses it; the other writes happen only if it was."""

@@ -102,6 +102,7 @@ def project_with_issue(
     """As projects_with_levels for one `ref`, with the project's issue `iid` (None if it has
     none) in the same query. `iid` must fit the INTEGER column (callers check MAX_INT)."""
     key = str(ref)
+    params: dict[str, object]
     if key.isdigit():
         if int(key) > MAX_BIGINT:
             return None

@@ -317,7 +317,7 @@ def create_project(
         if namespace is None:
             raise NotFound("namespace_not_found", "404 Namespace Not Found")
     else:
-        namespace = repo.namespace_by_ref(session, namespace_id)  # type: ignore[arg-type]
+        namespace = repo.namespace_by_ref(session, namespace_id)
         if namespace is None:
             raise NotFound("namespace_not_found", "404 Namespace Not Found")
         if namespace.kind == "group":
@@ -402,7 +402,9 @@ def list_projects(
         "path": Project.path,
         "updated_at": Project.updated_at,
     }.get(order_by, Project.created_at)
-    ordering = [column.asc(), Project.id.asc()] if sort == "asc" else [column.desc(), Project.id.desc()]
+    ordering: list[Any] = (
+        [column.asc(), Project.id.asc()] if sort == "asc" else [column.desc(), Project.id.desc()]
+    )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(query.order_by(*ordering).offset(offset).limit(limit)).all()
     return rows, total

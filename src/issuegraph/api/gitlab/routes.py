@@ -734,7 +734,7 @@ def list_notes(
         raise Invalid("invalid_parameter", "sort does not have a valid value")
     page = page_of(params)
     query = issues.list_notes(session, issue)
-    order = (
+    order: list[Any] = (
         [Note.created_at.asc(), Note.id.asc()] if sort == "asc" else [Note.created_at.desc(), Note.id.desc()]
     )
     total = len(list(session.scalars(query.with_only_columns(Note.id))))

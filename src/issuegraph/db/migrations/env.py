@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import create_engine, pool
 
 from issuegraph.config import Settings
@@ -13,7 +16,7 @@ url = config.attributes.get("database_url") or Settings().database_url
 url = Settings(database_url=url).database_url
 
 
-def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(type_: str, obj: object, autogen_context: AutogenContext) -> str | Literal[False]:
     # Migrations stay self-contained: our UTC decorator is a plain timezone-aware DateTime.
     from issuegraph.db.models import UTCDateTime
 
