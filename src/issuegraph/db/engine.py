@@ -104,20 +104,29 @@ def is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def _asyncpg_url(database_url: str) -> tuple[URL, dict[str, str]]:
-    """The same database for asyncpg: libpq's `options=-c name=value ...` become asyncpg's
-    server settings (asyncpg reads host, port, user, password, database and sslmode itself)."""
+def _asyncpg_url(database_url: str) -> tuple[URL, dict[str, Any]]:
+    """The same database for asyncpg, from a URL written for libpq (psycopg).
+
+    libpq's `options=-c name=value ...` and `application_name` become asyncpg server settings,
+    `sslmode` becomes asyncpg's `ssl` (it takes the same words: disable, prefer, require,
+    verify-ca, verify-full) and `connect_timeout` its `timeout`. Host, port, user, password and
+    database are read alike; any other parameter is passed on, and asyncpg refuses what it does
+    not know, at start-up. Returns the URL and asyncpg's connect arguments."""
     url = make_url(database_url).set(drivername="postgresql+asyncpg")
     settings: dict[str, str] = {}
-    options = url.query.get("options")
-    if options:
-        words = " ".join(options) if isinstance(options, tuple) else options
-        for word in words.replace("-c ", "-c").split():
-            name, _, value = word.removeprefix("-c").partition("=")
-            if name and value:
-                settings[name] = value
-        url = url.difference_update_query(["options"])
-    return url, settings
+    query = {k: (" ".join(v) if isinstance(v, tuple) else v) for k, v in url.query.items()}
+    for word in query.pop("options", "").replace("-c ", "-c").split():
+        name, _, value = word.removeprefix("-c").partition("=")
+        if name and value:
+            settings[name] = value
+    if "application_name" in query:
+        settings["application_name"] = query.pop("application_name")
+    if "sslmode" in query:
+        query["ssl"] = query.pop("sslmode")
+    connect: dict[str, Any] = {"server_settings": settings}
+    if "connect_timeout" in query:
+        connect["timeout"] = float(query.pop("connect_timeout"))
+    return url.set(query=query), connect
 
 
 class Database:
@@ -136,12 +145,9 @@ class Database:
         self._async_engine: AsyncEngine | None = None
         self.request_engine = self.engine
         if self.runs_on_loop:
-            url, server_settings = _asyncpg_url(settings.database_url)
+            url, connect_args = _asyncpg_url(settings.database_url)
             self._async_engine = create_async_engine(
-                url,
-                pool_size=settings.db_pool_size,
-                max_overflow=20,
-                connect_args={"server_settings": server_settings},
+                url, pool_size=settings.db_pool_size, max_overflow=20, connect_args=connect_args
             )
             self.request_engine = self._async_engine.sync_engine
         self._factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
