@@ -35,16 +35,13 @@ def make_engine(settings: Settings) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, **_pg_engine_options(settings))
-
-
-def _pg_engine_options(settings: Settings) -> dict[str, Any]:
-    return {
-        "pool_size": settings.db_pool_size,
-        "max_overflow": 20,
-        "pool_pre_ping": False,
-        "connect_args": {"prepare_threshold": 5},
-    }
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=20,
+        pool_pre_ping=False,
+        connect_args={"prepare_threshold": 5},
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from issuegraph.activity import service as activity
 from issuegraph.db import records
 from issuegraph.db.models import BigId, Event, Issue, IssueLink, Note, utcnow
 from issuegraph.db.sql import DriverQuery, in_ids
@@ -239,10 +240,7 @@ def touch(session: Session, ids: Iterable[int]) -> None:
     now = utcnow()
     wanted = sorted(set(ids))
     session.connection().execute(_TOUCH, {"ids": wanted, "now": now})
-    for issue_id in wanted:
-        issue = session.identity_map.get(identity_key(Issue, issue_id))
-        if issue is not None:
-            set_committed_value(issue, "updated_at", now)
+    touched_in_session(session, wanted, now)
 
 
 def remove(session: Session, link_id: int) -> None:
@@ -357,8 +355,6 @@ def _change_statement() -> Select[int]:
 
 
 _CHANGE = _change_statement()
-_INSERT_NOTES = _NOTES.insert()
-_INSERT_EVENT = _EVENTS.insert()
 
 
 @dataclass(frozen=True)
@@ -379,8 +375,8 @@ def insert_with_records(session: Session, new: NewLink, max_links: int) -> int |
     it, and with it the system notes on both issues, both issues' updated_at and the outbox event.
     Returns the link's id, or None when nothing was written.
 
-    One statement on PostgreSQL; SQLite (no data-modifying CTEs) runs the same writes one by one
-    inside its write transaction, which is already serial."""
+    One statement on PostgreSQL; SQLite (no data-modifying CTEs) makes the same writes one by one
+    through the usual functions, inside its write transaction, which is already serial."""
     conn = session.connection()
     v = new.values
     if conn.dialect.name == "postgresql":
@@ -402,28 +398,24 @@ def insert_with_records(session: Session, new: NewLink, max_links: int) -> int |
     link_id = insert(session, v)
     if link_id is None:
         return None
-    note = {"author_id": v["author_id"], "system": True, "system_action": "relate"}
-    note.update(created_at=v["created_at"], updated_at=v["created_at"])
-    conn.execute(
-        _INSERT_NOTES,
+    note = {"author_id": v["author_id"], "system_action": "relate", "created_at": v["created_at"]}
+    activity.add_system_notes(
+        session,
         [
-            {**note, "issue_id": v["source_id"], "body": new.source_note},
-            {**note, "issue_id": v["target_id"], "body": new.target_note},
+            {**note, "issue_id": v["source_id"], "body": new.source_note, "updated_at": v["created_at"]},
+            {**note, "issue_id": v["target_id"], "body": new.target_note, "updated_at": v["created_at"]},
         ],
     )
     conn.execute(_TOUCH, {"ids": sorted({v["source_id"], v["target_id"]}), "now": v["created_at"]})
-    conn.execute(
-        _INSERT_EVENT,
-        {
-            "kind": "issue_link.create",
-            "project_id": new.event_project_id,
-            "issue_id": new.event_issue_id,
-            "link_id": link_id,
-            "actor_id": v["author_id"],
-            "silent": new.silent,
-            "payload": new.payload,
-            "created_at": v["created_at"],
-        },
+    activity.record_event(
+        session,
+        "issue_link.create",
+        new.event_project_id,
+        new.event_issue_id,
+        link_id,
+        v["author_id"],
+        new.silent,
+        new.payload,
     )
     return link_id
 
