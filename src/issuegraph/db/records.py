@@ -35,3 +35,7 @@ LINK = RecordType("LinkRecord", IssueLink.__table__)
 USER = RecordType("UserRecord", User.__table__)
 LABEL = RecordType("LabelRecord", Label.__table__)
 TOKEN = RecordType("TokenRecord", PersonalAccessToken.__table__)
+
+# Brief records: the fields an issue's representations show of its users and labels.
+UserBrief = namedtuple("UserBrief", "id username name state")
+LabelBrief = namedtuple("LabelBrief", "id name color")

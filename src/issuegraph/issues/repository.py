@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict, namedtuple
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,8 +186,6 @@ _FACTS = DriverQuery(
         ),
     )
 )
-UserBrief = namedtuple("UserBrief", "id username name state")
-LabelBrief = namedtuple("LabelBrief", "id name color")
 
 
 def _projects(session: Session, project_ids: set[int]) -> dict[int, tuple[Project, Namespace]]:
@@ -231,9 +229,9 @@ def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
         elif kind == _ASSIGNEE:
             assigned[issue_id].append((position, number))
         elif kind == _LABEL:
-            labels[issue_id].append(LabelBrief(number, a, b))
+            labels[issue_id].append(records.LabelBrief(number, a, b))
         else:
-            users[number] = UserBrief(number, a, b, c)
+            users[number] = records.UserBrief(number, a, b, c)
     milestone_ids = {i.milestone_id for i in issues if i.milestone_id}
     milestones = (
         {m.id: m for m in session.scalars(select(Milestone).where(Milestone.id.in_(milestone_ids)))}

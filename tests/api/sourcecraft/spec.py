@@ -1,5 +1,8 @@
-"""SourceCraft's published OpenAPI subset (shared/spec/sourcecraft/swagger-issues.json), loaded
-once for schemathesis and for checking every response the face's tests receive (S30)."""
+"""SourceCraft's published OpenAPI subset, loaded once for schemathesis and for checking every
+response the face's tests receive (S30).
+
+The file is a verbatim copy of shared/spec/sourcecraft/swagger-issues.json, kept beside the tests
+so that a checkout alone runs them; test_spec_copy.py fails if the two ever differ."""
 
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ from typing import Any
 import schemathesis
 from hypothesis import strategies as st
 
-# CI keeps shared/ beside the checkout.
-SPEC = Path(__file__).resolve().parents[3] / ".." / "shared" / "spec" / "sourcecraft" / "swagger-issues.json"
+SPEC = Path(__file__).with_name("swagger-issues.json")
+PUBLISHED = Path(__file__).resolve().parents[4] / "shared" / "spec" / "sourcecraft" / "swagger-issues.json"
 
 # `page_size` is a string of format uint64; teach the generator what that means.
 schemathesis.openapi.format("uint64", st.from_regex(r"\A(0|[1-9][0-9]{0,3})\Z"))
