@@ -44,6 +44,8 @@ def serve(
     """Run the HTTP server (GitLab v4, SourceCraft and the native graph API)."""
     import uvicorn
 
+    from issuegraph.api.server import KEEP_ALIVE_TIMEOUT, MAX_HEADER_BYTES, LimitedHttpToolsProtocol
+
     os.environ["ISSUEGRAPH_HOST"] = host
     os.environ["ISSUEGRAPH_PORT"] = str(port)
     settings = Settings()
@@ -57,6 +59,9 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         access_log=False,
+        http=LimitedHttpToolsProtocol,  # header timeout and size limit (api/server.py)
+        timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
 
 

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     max_depth: int = Field(default=8, ge=1, description="Maximum levels of a parent/sub-issue hierarchy")
     max_children: int = Field(default=100, ge=1, description="Maximum sub-issues of one parent")
     db_pool_size: int = 10
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above it)"
+    )
     log_level: str = "info"
 
     @field_validator("database_url")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from issuegraph.db import records
 from issuegraph.db.models import PersonalAccessToken, User
-from issuegraph.db.sql import DriverQuery, in_ids
+from issuegraph.db.sql import DriverQuery, contains_text, in_ids
 
 
 def token_digest(raw: str) -> str:
@@ -70,12 +70,11 @@ def list_users(
     if username:
         query = query.where(func.lower(User.username) == username.lower())
     if search:
-        like = f"%{search.lower()}%"
         query = query.where(
             or_(
-                func.lower(User.username).like(like),
-                func.lower(User.name).like(like),
-                func.lower(User.email).like(like),
+                contains_text(User.username, search),
+                contains_text(User.name, search),
+                contains_text(User.email, search),
             )
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -109,7 +108,7 @@ def list_tokens(
         is_active = and_(not_(token.revoked), or_(token.expires_at.is_(None), token.expires_at > now))
         query = query.where(is_active if active else not_(is_active))
     if search:
-        query = query.where(func.lower(token.name).like(f"%{search.lower()}%"))
+        query = query.where(contains_text(token.name, search))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(token.id).offset(offset).limit(limit)).all()
     return rows, total

@@ -17,6 +17,7 @@ from issuegraph.api import errors, runner
 from issuegraph.api.deps import SESSION_STATE_KEY
 from issuegraph.api.gitlab import errors as gitlab_errors
 from issuegraph.api.gitlab.routes import router as gitlab_router
+from issuegraph.api.limits import RequestLimitsMiddleware
 from issuegraph.config import Settings, get_settings
 from issuegraph.db.engine import Database
 
@@ -77,7 +78,7 @@ class CommitBeforeResponseMiddleware:
                         {
                             "type": "http.response.start",
                             "status": 500,
-                            "headers": [(b"content-type", b"application/json")],
+                            "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
                         }
                     )
                     await send(
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     app.add_middleware(CommitBeforeResponseMiddleware)
+    app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RawPathMiddleware)
     app.add_middleware(RequestIdMiddleware)
     runner.install()

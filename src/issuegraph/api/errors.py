@@ -29,6 +29,8 @@ STATUS_BY_KIND = {
     ErrorKind.CONFLICT: 409,
     ErrorKind.INVALID: 400,
     ErrorKind.RULE: 422,
+    ErrorKind.TOO_LARGE: 413,
+    ErrorKind.THROTTLED: 429,
 }
 
 
@@ -51,6 +53,13 @@ def request_id(request: Request) -> str:
 
 
 def render(request: Request, error: DomainError) -> Response:
+    response = _render_for_face(request, error)
+    if error.kind == ErrorKind.THROTTLED:
+        response.headers["Retry-After"] = str(error.details.get("retry_after", 1))
+    return response
+
+
+def _render_for_face(request: Request, error: DomainError) -> Response:
     path = request.url.path
     for prefix, renderer in _FACES:
         if path.startswith(prefix):
@@ -82,6 +91,9 @@ def _unexpected(request: Request, exc: Exception) -> Response:
     error = DomainError("internal", "500 Internal Server Error")
     response = render(request, error)
     response.status_code = 500
+    # The server closes the connection after an unhandled error; say so, so a client does not
+    # send its next (pipelined or reused) request down a connection that is going away.
+    response.headers["Connection"] = "close"
     return response
 
 

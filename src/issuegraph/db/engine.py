@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from issuegraph.config import Settings
+from issuegraph.db import lengths  # noqa: F401 - registers the column-length check on every flush
 
 WRITE_OPTION = "issuegraph_writes"
 SQLITE_BUSY_SECONDS = 30

@@ -318,6 +318,10 @@ class Note(Base):
     body: Mapped[str] = mapped_column(Text)
     system: Mapped[bool] = mapped_column(Boolean, default=False)
     system_action: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The issue a system note names ("marked this issue as blocked by grp/prj#5"): the note is shown
+    # only to readers who may read that issue, as GitLab does. No foreign key: a note naming a
+    # deleted issue stays hidden (its text still names the issue). Migration 2026_12_04_1500.
+    referenced_issue_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

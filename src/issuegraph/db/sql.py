@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ColumnElement, any_, bindparam
+from sqlalchemy import BigInteger, Boolean, ColumnElement, any_, bindparam, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.util.concurrency import await_
 
-MAX_BIGINT = 2**63 - 1  # the largest id a BIGINT key (or an OFFSET) holds
-MAX_INT = 2**31 - 1  # the largest value of an INTEGER column on PostgreSQL
+from issuegraph.domain.ids import MAX_BIGINT, MAX_INT  # noqa: F401 - re-exported for the repositories
 
 
 class InIds(ColumnElement[bool]):
@@ -89,3 +88,13 @@ class DriverQuery:
         driver = connection.connection.driver_connection
         rows: Sequence[Any] = await_(driver.fetch(sql, *args))
         return rows
+
+
+def escape_like(value: str) -> str:
+    """`value` as a literal inside a LIKE pattern whose escape character is a backslash."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains_text(column: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match: `%` and `_` in `text` match only themselves."""
+    return func.lower(column).like("%" + escape_like(text.lower()) + "%", escape="\\")

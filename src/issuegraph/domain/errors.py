@@ -13,6 +13,8 @@ class ErrorKind(StrEnum):
     CONFLICT = "conflict"
     INVALID = "invalid"  # request shape (400)
     RULE = "rule"  # a domain rule refused an otherwise well-formed request (GitLab 422)
+    TOO_LARGE = "too_large"  # the request body exceeds the configured limit (413)
+    THROTTLED = "throttled"  # too many failed attempts; details["retry_after"] seconds (429)
 
 
 class DomainError(Exception):
@@ -53,3 +55,11 @@ class Invalid(DomainError):
 
 class RuleViolation(DomainError):
     kind = ErrorKind.RULE
+
+
+class TooLarge(DomainError):
+    kind = ErrorKind.TOO_LARGE
+
+
+class Throttled(DomainError):
+    kind = ErrorKind.THROTTLED

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from issuegraph.accounts.service import Actor
 from issuegraph.db.models import Issue, IssueLink
 from issuegraph.domain.errors import DomainError, Invalid, NotFound
+from issuegraph.domain.ids import parse_id
 from issuegraph.domain.links import LinkType, type_seen_from
 from issuegraph.graph import repository as repo
 from issuegraph.graph.repository import Node
@@ -318,9 +319,10 @@ def decode_cursor(kind: str, cursor: str | None) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         found_kind, _, value = raw.partition(":")
-        if found_kind != kind or not value.isdigit():
+        number = parse_id(value)
+        if found_kind != kind or number is None:
             raise ValueError(raw)
-        return int(value)
+        return number
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
         raise Invalid("invalid_cursor", "cursor is invalid", details={"field": "cursor"}) from exc
 

@@ -26,7 +26,7 @@ from issuegraph.db.models import (
     User,
     utcnow,
 )
-from issuegraph.db.sql import MAX_INT
+from issuegraph.db.sql import MAX_INT, contains_text
 from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from issuegraph.domain.roles import AccessLevel
 from issuegraph.domain.statuses import BY_SLUG, PRIORITIES
@@ -37,6 +37,7 @@ from issuegraph.projects.service import ProjectAccess, access_by_project_ids, re
 
 MAX_TITLE = 1024
 MAX_DESCRIPTION = 1_048_576  # one domain-wide limit, above SourceCraft's 64 KB
+MAX_NOTE = 1_000_000  # GitLab's limit on a note's body, in characters
 
 
 # ---------------------------------------------------------------- lookup
@@ -479,8 +480,7 @@ def _apply_filters(query: Select[Issue], f: IssueFilters) -> Select[Issue]:
     if f.priority:
         conditions.append(Issue.priority.in_(f.priority))
     if f.search:
-        like = f"%{f.search.lower()}%"
-        conditions.append(or_(func.lower(Issue.title).like(like), func.lower(Issue.description).like(like)))
+        conditions.append(or_(contains_text(Issue.title, f.search), contains_text(Issue.description, f.search)))
     if f.title_prefix:
         conditions.append(
             func.lower(Issue.title).like(_escape_like(f.title_prefix.lower()) + "%", escape="\\")
@@ -562,10 +562,17 @@ def _escape_like(value: str) -> str:
 # ---------------------------------------------------------------- comments, labels, milestones
 
 
-def list_notes(session: Session, issue: Issue, *, system: bool | None = None) -> Select[Note]:
+def list_notes(session: Session, issue: Issue, actor: Actor, *, system: bool | None = None) -> Select[Note]:
+    """The notes of `issue` that `actor` may see. A system note that names another issue (a link's
+    "marked this issue as blocked by grp/prj#5") is left out unless the actor may read that issue,
+    as GitLab hides it: its text would leak the path, iid or existence of what the actor cannot
+    see. The condition is part of the query, so counts and pages agree with what is shown."""
     query = select(Note).where(Note.issue_id == issue.id)
     if system is not None:
         query = query.where(Note.system.is_(system))
+    if system is not False and not actor.is_admin:
+        readable = visible_issue_query(session, actor, IssueFilters()).with_only_columns(Issue.id)
+        query = query.where(or_(Note.referenced_issue_id.is_(None), Note.referenced_issue_id.in_(readable)))
     return query
 
 
@@ -575,6 +582,10 @@ def create_note(
     user = access.actor.require_write()
     if not body or not body.strip():
         raise Invalid("body_missing", "body is missing", details={"field": "body"})
+    if len(body) > MAX_NOTE:
+        raise Invalid(
+            "body_too_long", f"body is too long (maximum is {MAX_NOTE} characters)", details={"field": "body"}
+        )
     if issue.discussion_locked and not access.can_update_issue(Issue(author_id=-1)):
         raise Forbidden("discussion_locked", "403 Forbidden")
     note = Note(issue_id=issue.id, author_id=user.id, body=body, system=False)

@@ -292,11 +292,21 @@ def _change_statement() -> Select[int]:
         .returning(_LINKS.c.id)
         .cte("new_link")
     )
-    note_columns = ["issue_id", "author_id", "body", "system", "system_action", "created_at", "updated_at"]
+    note_columns = [
+        "issue_id",
+        "referenced_issue_id",
+        "author_id",
+        "body",
+        "system",
+        "system_action",
+        "created_at",
+        "updated_at",
+    ]
 
-    def note(issue: str, body: str) -> Select[Any]:
+    def note(issue: str, other: str, body: str) -> Select[Any]:
         return select(
             _typed(issue, _NOTES.c.issue_id),
+            _typed(other, _NOTES.c.referenced_issue_id),
             _typed("author_id", _NOTES.c.author_id),
             _typed(body, _NOTES.c.body),
             true(),
@@ -309,7 +319,9 @@ def _change_statement() -> Select[int]:
         pg_insert(_NOTES)
         .from_select(
             note_columns,
-            union_all(note("source_id", "source_note"), note("target_id", "target_note")),
+            union_all(
+                note("source_id", "target_id", "source_note"), note("target_id", "source_id", "target_note")
+            ),
             include_defaults=False,
         )
         .cte("new_notes")
@@ -402,8 +414,20 @@ def insert_with_records(session: Session, new: NewLink, max_links: int) -> int |
     activity.add_system_notes(
         session,
         [
-            {**note, "issue_id": v["source_id"], "body": new.source_note, "updated_at": v["created_at"]},
-            {**note, "issue_id": v["target_id"], "body": new.target_note, "updated_at": v["created_at"]},
+            {
+                **note,
+                "issue_id": v["source_id"],
+                "referenced_issue_id": v["target_id"],
+                "body": new.source_note,
+                "updated_at": v["created_at"],
+            },
+            {
+                **note,
+                "issue_id": v["target_id"],
+                "referenced_issue_id": v["source_id"],
+                "body": new.target_note,
+                "updated_at": v["created_at"],
+            },
         ],
     )
     conn.execute(_TOUCH, {"ids": sorted({v["source_id"], v["target_id"]}), "now": v["created_at"]})

@@ -263,10 +263,10 @@ def _check_other_side(
     other_id = link.target_id if link.source_id == issue.id else link.source_id
     other = issues_repo.by_ids(session, [other_id])[other_id]
     access = access_by_project_ids(session, actor, [other.project_id])[other.project_id]
-    if not access.can_read:
-        raise NotFound("project_not_found", "404 Project Not Found")
-    if not readable_filter(session, actor, [other]):
-        raise NotFound("issue_not_found", "404 Not found")
+    # A link whose other issue is hidden answers exactly as a link that does not exist: naming
+    # its project (404 Project Not Found) would tell a private project's link from no link.
+    if not access.can_read or not readable_filter(session, actor, [other]):
+        raise NotFound("link_not_found", "404 Not found")
     source, target = (issue, other) if link.source_id == issue.id else (other, issue)
     return link, source, target
 
@@ -285,12 +285,14 @@ def delete_link(
         [
             {
                 "issue_id": source.id,
+                "referenced_issue_id": target.id,
                 "author_id": user.id,
                 "system_action": "unrelate",
                 "body": UNLINK_WORDING.format(ref=reference(target, accesses, source.project_id)),
             },
             {
                 "issue_id": target.id,
+                "referenced_issue_id": source.id,
                 "author_id": user.id,
                 "system_action": "unrelate",
                 "body": UNLINK_WORDING.format(ref=reference(source, accesses, target.project_id)),

@@ -8,7 +8,8 @@ from sqlalchemy import ColumnElement, String, and_, bindparam, cast, false, func
 from sqlalchemy.orm import Session
 
 from issuegraph.db.models import GroupMember, Issue, Namespace, Project, ProjectMember
-from issuegraph.db.sql import MAX_BIGINT, in_ids
+from issuegraph.db.sql import in_ids
+from issuegraph.domain.ids import is_numeric, parse_id
 
 
 def ancestor_ids(namespace: Namespace) -> list[int]:
@@ -17,8 +18,9 @@ def ancestor_ids(namespace: Namespace) -> list[int]:
 
 def namespace_by_ref(session: Session, ref: str | int) -> Namespace | None:
     key = str(ref)
-    if key.isdigit():
-        return session.get(Namespace, int(key)) if int(key) <= MAX_BIGINT else None
+    if is_numeric(key):
+        number = parse_id(key)
+        return session.get(Namespace, number) if number is not None else None
     return session.scalar(select(Namespace).where(func.lower(Namespace.full_path) == key.lower()))
 
 
@@ -84,10 +86,11 @@ def projects_with_levels(
     params: dict[str, object]
     if ref is None:
         by, params = "ids", {"ids": list(ids)}
-    elif str(ref).isdigit():
-        if int(str(ref)) > MAX_BIGINT:
+    elif is_numeric(str(ref)):
+        number = parse_id(str(ref))
+        if number is None:
             return []  # no such id
-        by, params = "id", {"id": int(str(ref))}
+        by, params = "id", {"id": number}
     else:
         by, params = "path", {"path": str(ref).lower()}
     if user_id is None:
@@ -103,10 +106,11 @@ def project_with_issue(
     none) in the same query. `iid` must fit the INTEGER column (callers check MAX_INT)."""
     key = str(ref)
     params: dict[str, object]
-    if key.isdigit():
-        if int(key) > MAX_BIGINT:
+    if is_numeric(key):
+        number = parse_id(key)
+        if number is None:
             return None
-        by, params = "id", {"id": int(key)}
+        by, params = "id", {"id": number}
     else:
         by, params = "path", {"path": key.lower()}
     params["iid"] = iid

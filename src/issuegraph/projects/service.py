@@ -14,7 +14,8 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from issuegraph.accounts import repository as accounts_repo
 from issuegraph.accounts.service import Actor
 from issuegraph.db.models import GroupMember, Issue, Namespace, Project, ProjectMember, User, utcnow
-from issuegraph.db.sql import MAX_INT
+from issuegraph.db.sql import MAX_INT, contains_text
+from issuegraph.domain.ids import is_numeric, parse_id
 from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from issuegraph.domain.roles import VALID_ACCESS_LEVELS, AccessLevel, Visibility
 from issuegraph.issues import repository as issues_repo
@@ -119,8 +120,9 @@ def resolve_project(session: Session, actor: Actor, ref: str | int) -> ProjectAc
     """A project the caller can read, or NotFound (missing and unreadable look the same)."""
     key = str(ref)
     memo = _memo(session, actor)
-    if key.isdigit():
-        access = memo.get(int(key))
+    if is_numeric(key):
+        number = parse_id(key)
+        access = memo.get(number) if number is not None else None
     else:
         access = next((a for a in memo.values() if a.project.full_path.lower() == key.lower()), None)
     if access is None:
@@ -138,7 +140,8 @@ def resolve_project_and_issue(
     one query where resolve_project and a lookup by iid would be two."""
     key = str(ref)
     memo = _memo(session, actor)
-    known = memo.get(int(key)) if key.isdigit() else None
+    number = parse_id(key)
+    known = memo.get(number) if number is not None else None
     if known is not None or abs(iid) > MAX_INT:
         access = resolve_project(session, actor, ref)
         return access, issues_repo.by_iid(session, access.project.id, iid)
@@ -282,8 +285,7 @@ def list_groups(
         Namespace.kind == "group", repo.visible_groups_clause(actor.user_id, actor.is_admin)
     )
     if search:
-        like = f"%{search.lower()}%"
-        query = query.where(func.lower(Namespace.name).like(like) | func.lower(Namespace.path).like(like))
+        query = query.where(contains_text(Namespace.name, search) | contains_text(Namespace.path, search))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     return session.scalars(
         query.order_by(Namespace.name, Namespace.id).offset(offset).limit(limit)
@@ -378,8 +380,7 @@ def list_projects(
         .where(repo.visible_projects_clause(actor.user_id, actor.is_admin))
     )
     if search:
-        like = f"%{search.lower()}%"
-        query = query.where(func.lower(Project.name).like(like) | func.lower(Project.path).like(like))
+        query = query.where(contains_text(Project.name, search) | contains_text(Project.path, search))
     if visibility:
         query = query.where(Project.visibility == _check_visibility(visibility))
     if (membership or owned) and actor.user_id is not None:

@@ -267,12 +267,14 @@ def test_case_16_get_one(client, factory, world):
 
 
 def test_case_17_get_link_to_unreadable_private_project_gets_404(client, factory, world):
-    """GET one of a link to an issue of an unreadable private project: 404 Project Not Found."""
+    """GET one of a link to an issue of an unreadable private project: 404 Not found, the answer
+    for a link that does not exist (naming the project would tell the two apart)."""
     hidden = factory.project("hidden", visibility="private")
     link = factory.link(world.issue, factory.issue(hidden, "hidden"))
     response = client.get(f"{world.links_url()}/{link['id']}", headers=world.guest_user.headers)
     assert response.status_code == 404
-    assert response.json() == PROJECT_NOT_FOUND
+    missing = client.get(f"{world.links_url()}/{link['id'] + 1000}", headers=world.guest_user.headers)
+    assert response.json() == missing.json() == NOT_FOUND
 
 
 def test_case_18_get_link_to_confidential_issue_gets_404(client, factory, world):

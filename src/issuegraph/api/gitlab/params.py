@@ -8,8 +8,9 @@ from urllib.parse import parse_qsl, unquote
 
 from fastapi import Request
 
-from issuegraph.db.sql import MAX_BIGINT
 from issuegraph.domain.errors import Invalid
+from issuegraph.domain.ids import parse_id, parse_signed
+from issuegraph.domain.limits import MAX_LIST_ITEMS
 
 
 async def read_params(request: Request) -> dict[str, Any]:
@@ -21,7 +22,7 @@ async def read_params(request: Request) -> dict[str, Any]:
     body = await request.body()
     if body and "application/json" in ctype:
         try:
-            data = json.loads(body)
+            data = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
         except ValueError as exc:
             raise Invalid("invalid_json", "The request body is not valid JSON") from exc
         if not isinstance(data, dict):
@@ -30,7 +31,11 @@ async def read_params(request: Request) -> dict[str, Any]:
     elif body and "application/x-www-form-urlencoded" in ctype:
         # Parsed with the standard library: Starlette's request.form() needs python-multipart.
         form_values: dict[str, list[str]] = {}
-        for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError as exc:
+            raise Invalid("invalid_body", "the form body is not valid UTF-8") from exc
+        for key, value in pairs:
             form_values.setdefault(key, []).append(value)
         for key, items in form_values.items():
             params[key] = items if key.endswith("[]") or len(items) > 1 else items[0]
@@ -43,7 +48,26 @@ async def read_params(request: Request) -> dict[str, Any]:
             parts = form.getlist(key)
             params[key] = parts if key.endswith("[]") or len(parts) > 1 else parts[0]
     _refuse_nul(params)
+    _refuse_long_lists(params)
     return params
+
+
+def _refuse_long_lists(params: dict[str, Any]) -> None:
+    """A list parameter costs a query argument (or a row) per item: bounded, 400 above it."""
+    for key, value in params.items():
+        if isinstance(value, list | dict) and len(value) > MAX_LIST_ITEMS:
+            raise Invalid("invalid_parameter", f"{key} has more than {MAX_LIST_ITEMS} items")
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")  # Python's parser accepts NaN and Infinity
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range")
+    return number
 
 
 def _refuse_nul(params: dict[str, Any]) -> None:
@@ -63,13 +87,8 @@ def require(params: dict[str, Any], *names: str) -> None:
 def bigint(value: Any, name: str) -> int:
     """`value` as an integer a BIGINT column holds, or a 400 naming the parameter (never a 500
     from the database for an id it cannot store)."""
-    if isinstance(value, bool):
-        raise Invalid("invalid_parameter", f"{name} is invalid")
-    try:
-        number = int(str(value))
-    except ValueError as exc:
-        raise Invalid("invalid_parameter", f"{name} is invalid") from exc
-    if not -MAX_BIGINT <= number <= MAX_BIGINT:
+    number = parse_signed(value if isinstance(value, int) else str(value))
+    if number is None:
         raise Invalid("invalid_parameter", f"{name} is invalid")
     return number
 
@@ -108,15 +127,17 @@ def list_param(params: dict[str, Any], name: str) -> list[str] | None:
     value = params.get(name, params.get(f"{name}[]"))
     if value is None:
         return None
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return str(value).split(",")
+    items = [str(v) for v in value] if isinstance(value, list) else str(value).split(",")
+    if len(items) > MAX_LIST_ITEMS:
+        raise Invalid("invalid_parameter", f"{name} has more than {MAX_LIST_ITEMS} items")
+    return items
 
 
 def iid_path(value: str, name: str = "issue_iid") -> int:
-    if not value.isdigit() or len(value) > 18:
+    number = parse_id(value)
+    if number is None:
         raise Invalid("invalid_parameter", f"{name} is invalid")
-    return int(value)
+    return number
 
 
 def project_ref(value: str) -> str:

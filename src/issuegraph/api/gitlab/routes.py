@@ -37,6 +37,7 @@ from issuegraph.api.responses import json_response
 from issuegraph.api.routing import FaceRouter, hot_routes_first
 from issuegraph.db.models import Issue, Note
 from issuegraph.db.sql import MAX_BIGINT
+from issuegraph.domain.ids import parse_id
 from issuegraph.domain.errors import Invalid, NotFound
 from issuegraph.domain.links import from_gitlab_name
 from issuegraph.issues import repository as issues_repo
@@ -187,9 +188,10 @@ def list_tokens(
 
 def _token_id(value: str) -> int:
     """A token id in a path; anything else names no token (GitLab's 404, not a 400)."""
-    if not value.isdigit() or len(value) > 18:
+    number = parse_id(value)
+    if number is None:
         raise NotFound("token_not_found", "404 Not found")
-    return int(value)
+    return number
 
 
 @router.get("/personal_access_tokens/self", responses={200: {"model": schemas.PersonalAccessToken}})
@@ -733,7 +735,7 @@ def list_notes(
     if sort not in ("asc", "desc"):
         raise Invalid("invalid_parameter", "sort does not have a valid value")
     page = page_of(params)
-    query = issues.list_notes(session, issue)
+    query = issues.list_notes(session, issue, actor)
     order: list[Any] = (
         [Note.created_at.asc(), Note.id.asc()] if sort == "asc" else [Note.created_at.desc(), Note.id.desc()]
     )
@@ -814,10 +816,11 @@ def create_link(
         raise Invalid("invalid_parameter", "link_type does not have a valid value")
     source, access = issues.resolve_issue_in(session, actor, project_ref(project_id), iid)
     target_ref, target_iid = str(params["target_project_id"]), str(params["target_issue_iid"])
-    if not target_iid.isdigit() or len(target_iid) > 18:
+    target_number = parse_id(target_iid)
+    if target_number is None:
         projects.resolve_project(session, actor, target_ref)  # an unknown project is still 404 Project
         raise NotFound("issue_not_found", "404 Not found")
-    target, target_access = issues.resolve_issue_in(session, actor, target_ref, int(target_iid))
+    target, target_access = issues.resolve_issue_in(session, actor, target_ref, target_number)
     accesses = {access.project.id: access, target_access.project.id: target_access}
     link = links.create_link(session, actor, source, target, link_type, accesses=accesses)
     return _link_response(session, link, 201, [source, target])
@@ -832,9 +835,10 @@ def _link_response(session: Session, link: Any, status: int, ends: list[Issue] |
 
 
 def _link_id(value: str) -> int:
-    if not value.isdigit() or len(value) > 18:
+    number = parse_id(value)
+    if number is None:
         raise NotFound("link_not_found", "404 Not found")
-    return int(value)
+    return number
 
 
 @router.get(

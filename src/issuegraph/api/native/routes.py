@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from fastapi import Body, Depends, Path, Query
 from fastapi.responses import Response, StreamingResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
@@ -23,6 +23,7 @@ from issuegraph.api.deps import get_actor, get_database, get_session
 from issuegraph.api.responses import json_response
 from issuegraph.api.routing import FaceRouter
 from issuegraph.db.engine import Database
+from issuegraph.domain.ids import MAX_BIGINT, MAX_INT, digits_only
 from issuegraph.domain.links import LinkType
 from issuegraph.graph import export as graph_export
 from issuegraph.graph import service
@@ -171,9 +172,9 @@ class IssueLocator(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: int | None = None
-    project: str | int | None = None
-    iid: int | None = None
+    id: Annotated[int, Field(ge=1, le=MAX_BIGINT)] | None = None
+    project: Annotated[str, Field(max_length=1024)] | Annotated[int, Field(ge=1, le=MAX_BIGINT)] | None = None
+    iid: Annotated[int, Field(ge=1, le=MAX_INT)] | None = None
 
 
 class BulkOperation(BaseModel):
@@ -226,7 +227,9 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
 ProjectRef = Annotated[str, Path(description="Project id or URL-encoded full path"), AfterValidator(unquote)]
 GroupRef = Annotated[str, Path(description="Group id or URL-encoded full path"), AfterValidator(unquote)]
-Iid = Annotated[int, Path(description="Issue number in the project", ge=1)]
+Iid = Annotated[
+    int, BeforeValidator(digits_only), Path(description="Issue number in the project", ge=1, le=MAX_INT)
+]
 Depth = Annotated[int, Query(ge=1, le=service.MAX_DEPTH, description="Maximum number of links to follow")]
 OpenOnly = Annotated[bool, Query(description="Ignore closed issues: neither results nor steps")]
 Limit = Annotated[int, Query(ge=1, le=10_000, description="Maximum items returned")]

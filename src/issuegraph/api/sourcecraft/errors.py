@@ -20,6 +20,8 @@ _BY_KIND = {
     ErrorKind.CONFLICT: (409, "AlreadyExists"),
     ErrorKind.INVALID: (400, "ValidationError"),
     ErrorKind.RULE: (400, "ValidationError"),
+    ErrorKind.TOO_LARGE: (413, "ResourceExhausted"),
+    ErrorKind.THROTTLED: (429, "ResourceExhausted"),
 }
 
 # Situations whose SourceCraft class differs from their kind's.

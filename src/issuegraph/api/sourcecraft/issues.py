@@ -228,7 +228,7 @@ def list_comments(
     session: Session = DB,
 ) -> Response:
     """User comments only: GitLab's system notes are history, not comments."""
-    notes: Select[Any] = issues.list_notes(session, path[0], system=False)
+    notes: Select[Any] = issues.list_notes(session, path[0], actor, system=False)
     rows: list[Note] = list(session.scalars(keyset_query(notes, page_request, _COMMENT_COLUMNS)))
     items, token = finish(rows, page_request, lambda n: [getattr(n, k.field) for k in page_request.sort])
     authors = accounts_repo.users_by_id(session, [n.author_id for n in items if n.author_id])

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from issuegraph.domain.errors import Invalid, NotFound
+from issuegraph.domain.ids import parse_id
 
 Body = TypeVar("Body", bound=BaseModel)
 
-_CANONICAL = re.compile(r"^[1-9][0-9]*$")
 MAX_ID = 2**63 - 1  # BIGINT keys
 MAX_SLUG = 2**31 - 1  # per-repository numbers are INTEGER
 _TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
@@ -52,10 +51,9 @@ def silent_param(request: Request) -> bool:
 
 def canonical_number(value: str | None, limit: int = MAX_ID) -> int | None:
     """The number a canonical decimal string names ("7", never "07" or "+7"), else None."""
-    if value is None or not _CANONICAL.match(value) or len(value) > 19:
+    if value is None or value.startswith("0"):
         return None
-    number = int(value)
-    return number if number <= limit else None
+    return parse_id(value, limit=limit)
 
 
 def id_of(value: str | None, what: str) -> int:

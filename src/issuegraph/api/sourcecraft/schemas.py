@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from issuegraph.domain.errors import Invalid
+from issuegraph.domain.limits import MAX_LIST_ITEMS
 from issuegraph.domain.links import LinkType
 
 
@@ -24,6 +25,7 @@ def _without_nul(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_without_nul)]
+TextList = Annotated[list[Text], Field(max_length=MAX_LIST_ITEMS)]
 
 
 class _Body(BaseModel):
@@ -100,10 +102,10 @@ class CreateIssueBody(_Body):
     milestone_id: Text | None = None
     milestone_slug: Text | None = None
     visibility: IssueVisibility | None = None
-    label_ids: list[Text] | None = None
-    label_slugs: list[Text] | None = None
-    linked_pr_ids: list[Text] | None = None
-    linked_pr_slugs: list[Text] | None = None
+    label_ids: TextList | None = None
+    label_slugs: TextList | None = None
+    linked_pr_ids: TextList | None = None
+    linked_pr_slugs: TextList | None = None
     deadline: datetime | None = None
 
     def check_shape(self) -> None:
@@ -156,7 +158,7 @@ class UpdateRepositoryBody(_Body):
     description: Text | None = None
     default_branch: Text | None = None
     visibility: RepositoryVisibility | None = None
-    links: list[RepositoryLink] | None = None
+    links: Annotated[list[RepositoryLink], Field(max_length=MAX_LIST_ITEMS)] | None = None
     template_type: TemplateType | None = None
 
     def check_shape(self) -> None:
@@ -201,5 +203,5 @@ class CreateMilestoneBody(_Body):
 
 
 class ModifyLabelCollectionRequest(_Body):
-    ids: list[Text] | None = None
-    slugs: list[Text] | None = None
+    ids: TextList | None = None
+    slugs: TextList | None = None
