@@ -357,3 +357,49 @@ def test_bad_input_is_a_clear_client_error(
         assert response.status_code == status, (name, response.status_code, response.text[:300])
     if response.status_code >= 400:
         _assert_face_shape(url, response)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{GL}/projects/{{p}}/issues?search=%25",
+        f"{GL}/issues?search=_",
+        f"{GL}/projects?search=%25",
+        f"{GL}/groups?search=_",
+        f"{GL}/users?search=%25",
+        f"{GL}/personal_access_tokens?search=%25",
+    ],
+)
+def test_search_wildcards_match_only_themselves(client: TestClient, world: dict[str, Any], url: str) -> None:
+    """`%` and `_` in `search` are literal characters: nothing here contains them, so nothing matches."""
+    response = client.get(_fill(url, world), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert response.status_code == 200, response.text
+    assert response.json() == []
+
+
+def test_search_with_a_wildcard_character_finds_it(client: TestClient, factory: Factory) -> None:
+    """A title holding `100%` is found by searching `0%`, and `1_0` does not find `100`."""
+    project = factory.project("pct", visibility="public")
+    factory.issue(project, "done 100%")
+    factory.issue(project, "done 100")
+    url = f"{GL}/projects/{project['id']}/issues"
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert [i["title"] for i in client.get(url, params={"search": "0%"}, headers=headers).json()] == [
+        "done 100%"
+    ]
+    assert client.get(url, params={"search": "1_0"}, headers=headers).json() == []
+
+
+@pytest.mark.parametrize("prefix", [GL, GR, ""])
+def test_unhandled_error_closes_the_connection_and_says_so(app: Any, prefix: str) -> None:
+    """An unexpected exception answers 500 in the face's shape with `Connection: close`."""
+
+    def boom() -> None:
+        raise RuntimeError("unexpected")
+
+    app.add_api_route(f"{prefix}/test-only-boom", boom, methods=["GET"])
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        response = test_client.get(f"{prefix}/test-only-boom")
+    assert response.status_code == 500
+    assert response.headers["connection"] == "close"
+    _assert_face_shape(f"{prefix}/test-only-boom" if prefix else "/boom", response)
