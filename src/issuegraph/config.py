@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         default=4 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above it)"
     )
     log_level: str = "info"
+    auth_failure_limit: int = Field(
+        default=30, ge=1, description="Failed authentications per client address before it is refused (429)"
+    )
+    auth_ban_seconds: int = Field(
+        default=60, ge=1, description="Window counting failures, and how long an address is then refused"
+    )
 
     @field_validator("database_url")
     @classmethod

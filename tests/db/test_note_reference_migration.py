@@ -28,7 +28,8 @@ def test_backfill_names_the_referenced_issue(database_url):
             conn.execute(
                 text(
                     "INSERT INTO namespaces (id, kind, name, path, full_path, traversal_ids, visibility,"
-                    " description, created_at) VALUES (:id, :kind, :path, :path, :path, :tid, 'public', '', :now)"
+                    " description, created_at)"
+                    " VALUES (:id, :kind, :path, :path, :path, :tid, 'public', '', :now)"
                 ),
                 {"id": ns_id, "kind": kind, "path": path, "tid": str(ns_id), "now": now},
             )
@@ -51,7 +52,8 @@ def test_backfill_names_the_referenced_issue(database_url):
                 text(
                     "INSERT INTO issues (id, project_id, iid, title, description, state, status, priority,"
                     " confidential, discussion_locked, author_id, created_at, updated_at)"
-                    " VALUES (:id, :pid, :iid, 't', '', 'opened', 'open', 'normal', false, false, 1, :now, :now)"
+                    " VALUES (:id, :pid, :iid, 't', '', 'opened', 'open', 'normal', false, false, 1,"
+                    " :now, :now)"
                 ),
                 {"id": issue_id, "pid": pid, "iid": iid, "now": now},
             )

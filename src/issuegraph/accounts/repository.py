@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, not_, or_, select
+from sqlalchemy import and_, bindparam, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from issuegraph.db import records
-from issuegraph.db.models import PersonalAccessToken, User
+from issuegraph.db.models import AuthThrottle, PersonalAccessToken, User
 from issuegraph.db.sql import DriverQuery, contains_text, in_ids
 
 
@@ -28,19 +28,47 @@ _TOKEN = (
 _USERS = select(User).where(in_ids(User.id))
 
 
+# The client's failed-authentication ban (accounts.throttle) is read in the same statement.
+_BANNED_UNTIL = (
+    select(AuthThrottle.banned_until).where(AuthThrottle.client == bindparam("client")).scalar_subquery()
+)
 _TOKEN_RECORD = DriverQuery(
-    select(*records.TOKEN.columns, *records.USER.columns)
+    select(*records.TOKEN.columns, *records.USER.columns, _BANNED_UNTIL)
     .join(records.USER.table, records.USER.table.c.id == records.TOKEN.table.c.user_id)
     .where(records.TOKEN.table.c.token_digest == bindparam("digest"))
 )
 
 
-def token_record(session: Session, raw: str) -> tuple[Any, Any] | None:
-    """The token and its user as read-only records (db.records): every request reads them."""
-    rows = _TOKEN_RECORD.rows(session.connection(), {"digest": token_digest(raw)})
+def token_record(session: Session, raw: str, client: str = "") -> tuple[Any, Any, float] | None:
+    """The token and its user as read-only records (db.records), and until when `client` is
+    refused for failed authentications (0 when it is not): every request reads them."""
+    rows = _TOKEN_RECORD.rows(session.connection(), {"digest": token_digest(raw), "client": client})
     if not rows:
         return None
-    return records.TOKEN.cut(rows[0]), records.USER.cut(rows[0], len(records.TOKEN.columns))
+    width = len(records.TOKEN.columns) + len(records.USER.columns)
+    return (
+        records.TOKEN.cut(rows[0]),
+        records.USER.cut(rows[0], len(records.TOKEN.columns)),
+        float(rows[0][width] or 0.0),
+    )
+
+
+LAST_USED_EVERY = timedelta(minutes=10)  # GitLab updates last_used_at at most this often
+
+
+def touch_last_used(session: Session, token_id: int, now: datetime) -> None:
+    """Set last_used_at unless another request did within LAST_USED_EVERY (the condition is in
+    the statement, so concurrent requests of several workers write it once)."""
+    token = PersonalAccessToken
+    session.execute(
+        update(token)
+        .where(
+            token.id == token_id,
+            or_(token.last_used_at.is_(None), token.last_used_at < now - LAST_USED_EVERY),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def find_token(session: Session, raw: str) -> tuple[PersonalAccessToken, User] | None:

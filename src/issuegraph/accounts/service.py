@@ -6,13 +6,14 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuegraph.accounts import repository as repo
+from issuegraph.accounts import throttle
 from issuegraph.db.models import Namespace, PersonalAccessToken, User
 from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 
@@ -28,6 +29,7 @@ class Actor:
     user: User | None
     scopes: frozenset[str] = field(default_factory=frozenset)
     token_id: int | None = None  # the personal access token the request came with
+    last_used_due: bool = False  # the token's last_used_at is older than repo.LAST_USED_EVERY
 
     @property
     def user_id(self) -> int | None:
@@ -62,19 +64,24 @@ class Actor:
 ANONYMOUS = Actor(user=None)
 
 
-def authenticate(session: Session, raw_token: str | None) -> Actor:
-    """Resolve a raw token. A token that is given but not valid is an error, not anonymity."""
+def authenticate(session: Session, raw_token: str | None, client: str = "") -> Actor:
+    """Resolve a raw token. A token that is given but not valid is an error, not anonymity; so is
+    any token from a client address refused for failed authentications (accounts.throttle)."""
     if raw_token is None:
         return ANONYMOUS
-    found = repo.token_record(session, raw_token)
+    found = repo.token_record(session, raw_token, client)
     if found is None:
         raise Unauthenticated("invalid_token", "401 Unauthorized")
-    token, user = found
+    token, user, banned_until = found
+    now = datetime.now(UTC)
+    if banned_until > now.timestamp():
+        raise throttle.refusal(banned_until)
     if token.revoked or user.state != "active":
         raise Unauthenticated("invalid_token", "401 Unauthorized")
-    if token.expires_at is not None and token.expires_at <= datetime.now(UTC):
+    if token.expires_at is not None and token.expires_at <= now:
         raise Unauthenticated("token_expired", "401 Unauthorized")
-    return Actor(user=user, scopes=frozenset(token.scopes.split(",")), token_id=token.id)
+    due = token.last_used_at is None or token.last_used_at < now - repo.LAST_USED_EVERY
+    return Actor(user=user, scopes=frozenset(token.scopes.split(",")), token_id=token.id, last_used_due=due)
 
 
 def create_user(
@@ -253,3 +260,39 @@ def ensure_admin_token(session: Session, raw_token: str) -> User:
         token.scopes = "api"
     session.flush()
     return user
+
+
+ROTATED_LIFETIME = timedelta(days=7)  # GitLab: a rotated token without expires_at lives a week
+MAX_LIFETIME = timedelta(days=365)  # GitLab: expires_at at most a year after the rotation
+
+
+def rotate_token(
+    session: Session, actor: Actor, token_id: int | None, expires_at: datetime | None
+) -> tuple[PersonalAccessToken, str]:
+    """GitLab's rotation: revoke the token and issue a new one with its name, scopes and owner.
+
+    `None` names the token of this request (`/self/rotate`). The new token expires at
+    `expires_at` (a day between tomorrow and a year from now) or in a week. A revoked or expired
+    token cannot be rotated (400); someone else's token is 404 for a non-admin."""
+    token = resolve_token(session, actor, token_id)
+    actor.require_write()
+    now = datetime.now(UTC)
+    if token.revoked:
+        raise Invalid("token_revoked", "Token already revoked")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise Invalid("token_expired", "Token already expired")
+    today = datetime.combine(now.date(), time.min, tzinfo=UTC)
+    if expires_at is None:
+        expires_at = today + ROTATED_LIFETIME
+    elif not today < expires_at <= today + MAX_LIFETIME:
+        raise Invalid(
+            "invalid_expires_at",
+            "expires_at must be after today and at most 365 days from now",
+            details={"field": "expires_at"},
+        )
+    owner = repo.get_user(session, token.user_id)
+    if owner is None:  # pragma: no cover - tokens are deleted with their user
+        raise NotFound("token_not_found", "404 Not found")
+    token.revoked = True
+    session.flush()
+    return issue_token(session, owner, name=token.name, scopes=token.scopes.split(","), expires_at=expires_at)

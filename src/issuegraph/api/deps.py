@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from issuegraph.accounts import repository as accounts_repo
+from issuegraph.accounts import throttle
 from issuegraph.accounts.service import Actor, authenticate
 from issuegraph.api.runner import run_outside_pool
 from issuegraph.db.engine import Database
+from issuegraph.domain.errors import Unauthenticated
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -61,9 +66,34 @@ def raw_token(request: Request) -> str | None:
 
 
 def get_actor(request: Request, session: Session = Depends(get_session)) -> Actor:
-    actor = authenticate(session, raw_token(request))
+    client = throttle.client_key(request.client.host if request.client else None)
+    try:
+        actor = authenticate(session, raw_token(request), client)
+    except Unauthenticated:
+        # The failure is counted in a transaction of its own, after the request's has ended
+        # (it is rolled back; on SQLite it may hold the write lock this needs).
+        session.close()
+        database: Database = request.app.state.database
+        banned_until = throttle.record_failure(database, client, database.settings)
+        if banned_until > time.time():
+            raise throttle.refusal(banned_until) from None
+        raise
+    if actor.last_used_due and actor.token_id is not None:
+        _touch_last_used(request, session, actor.token_id)
     request.state.actor = actor
     return actor
+
+
+def _touch_last_used(request: Request, session: Session, token_id: int) -> None:
+    """last_used_at, in the request's transaction; a read on SQLite holds no write lock and
+    uses a short write transaction of its own instead (PostgreSQL's reads run in autocommit)."""
+    database: Database = request.app.state.database
+    now = datetime.now(UTC)
+    if database.settings.is_sqlite and request.method in READ_METHODS:
+        with database.session() as own:
+            accounts_repo.touch_last_used(own, token_id, now)
+    else:
+        accounts_repo.touch_last_used(session, token_id, now)
 
 
 async def require_user(actor: Actor = Depends(get_actor)) -> Actor:

@@ -69,7 +69,9 @@ def _encodable(text: str) -> bool:
 def _check_json(body: bytes) -> None:
     if json_depth_exceeds(body):
         raise Invalid(
-            "json_too_deep", f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels", details={"field": "body"}
+            "json_too_deep",
+            f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels",
+            details={"field": "body"},
         )
     if _SUSPECT_ESCAPE.search(body) is None:
         return  # no escape that can make a NUL or a surrogate (raw NUL bytes are not valid JSON)
@@ -79,7 +81,9 @@ def _check_json(body: bytes) -> None:
         return  # the face reports invalid JSON in its own words
     if bad_text(data):
         raise Invalid(
-            "invalid_text", "text must not contain NUL characters or lone surrogates", details={"field": "body"}
+            "invalid_text",
+            "text must not contain NUL characters or lone surrogates",
+            details={"field": "body"},
         )
 
 
@@ -154,6 +158,7 @@ def _replay(body: bytes, receive: Any) -> Any:
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()  # http.disconnect, when the client goes
+        message: dict[str, Any] = await receive()  # http.disconnect, when the client goes
+        return message
 
     return replay

@@ -19,15 +19,17 @@ _LIMITS: dict[type, list[tuple[str, int]]] = {}
 
 
 def _limits(cls: type) -> list[tuple[str, int]]:
-    found = _LIMITS.get(cls)
-    if found is None:
-        found = [
-            (attr.key, column.type.length)
-            for attr in inspect(cls).column_attrs
-            for column in attr.columns
-            if isinstance(column.type, String) and column.type.length
-        ]
-        _LIMITS[cls] = found
+    cached = _LIMITS.get(cls)
+    if cached is not None:
+        return cached
+    found: list[tuple[str, int]] = []
+    mapper: Any = inspect(cls)
+    for attr in mapper.column_attrs:
+        for column in attr.columns:
+            length = getattr(column.type, "length", None)
+            if isinstance(column.type, String) and length:
+                found.append((attr.key, length))
+    _LIMITS[cls] = found
     return found
 
 

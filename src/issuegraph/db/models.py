@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -345,3 +346,16 @@ class Event(Base):
     silent: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuthThrottle(Base):
+    """Failed authentications per client address, shared by every worker process (accounts.throttle).
+
+    Times are seconds since the epoch: compared as numbers alike on both backends."""
+
+    __tablename__ = "auth_throttle"
+
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[float] = mapped_column(Float)
+    failures: Mapped[int] = mapped_column(Integer)
+    banned_until: Mapped[float] = mapped_column(Float, default=0.0)

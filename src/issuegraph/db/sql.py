@@ -12,7 +12,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.util.concurrency import await_
 
-from issuegraph.domain.ids import MAX_BIGINT, MAX_INT  # noqa: F401 - re-exported for the repositories
+from issuegraph.domain.ids import MAX_BIGINT as MAX_BIGINT  # re-exported for the repositories
+from issuegraph.domain.ids import MAX_INT as MAX_INT
 
 
 class InIds(ColumnElement[bool]):

@@ -1,7 +1,7 @@
 """The one parser of numeric ids, iids and numeric references, for every face.
 
 Only ASCII decimal digits make a number: `str.isdigit()` also accepts `²`, `①` and other
-scripts' digits, and `int()` reads `١` (Arabic-Indic one) as 1, `+7`, ` 7 ` and `1_000` too,
+scripts' digits, and `int()` reads U+0661 (Arabic-Indic one) as 1, `+7`, ` 7 ` and `1_000` too,
 so `%D9%A1` named project 1. A value outside the column's range names nothing.
 """
 

@@ -480,7 +480,8 @@ def _apply_filters(query: Select[Issue], f: IssueFilters) -> Select[Issue]:
     if f.priority:
         conditions.append(Issue.priority.in_(f.priority))
     if f.search:
-        conditions.append(or_(contains_text(Issue.title, f.search), contains_text(Issue.description, f.search)))
+        matches = [contains_text(Issue.title, f.search), contains_text(Issue.description, f.search)]
+        conditions.append(or_(*matches))
     if f.title_prefix:
         conditions.append(
             func.lower(Issue.title).like(_escape_like(f.title_prefix.lower()) + "%", escape="\\")

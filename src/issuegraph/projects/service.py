@@ -15,8 +15,8 @@ from issuegraph.accounts import repository as accounts_repo
 from issuegraph.accounts.service import Actor
 from issuegraph.db.models import GroupMember, Issue, Namespace, Project, ProjectMember, User, utcnow
 from issuegraph.db.sql import MAX_INT, contains_text
-from issuegraph.domain.ids import is_numeric, parse_id
 from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from issuegraph.domain.ids import is_numeric, parse_id
 from issuegraph.domain.roles import VALID_ACCESS_LEVELS, AccessLevel, Visibility
 from issuegraph.issues import repository as issues_repo
 from issuegraph.projects import repository as repo

@@ -37,8 +37,8 @@ from issuegraph.api.responses import json_response
 from issuegraph.api.routing import FaceRouter, hot_routes_first
 from issuegraph.db.models import Issue, Note
 from issuegraph.db.sql import MAX_BIGINT
-from issuegraph.domain.ids import parse_id
 from issuegraph.domain.errors import Invalid, NotFound
+from issuegraph.domain.ids import parse_id
 from issuegraph.domain.links import from_gitlab_name
 from issuegraph.issues import repository as issues_repo
 from issuegraph.issues import service as issues

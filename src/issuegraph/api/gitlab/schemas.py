@@ -124,6 +124,10 @@ class PersonalAccessToken(_Open):
     expires_at: str | None
 
 
+class NewPersonalAccessToken(PersonalAccessToken):
+    token: str
+
+
 class Message(BaseModel):
     message: Any
 

@@ -1,4 +1,8 @@
-"""System notes name the issue they refer to: notes.referenced_issue_id
+"""System notes name the issue they refer to (notes.referenced_issue_id); auth_throttle
+
+auth_throttle counts failed authentications per client address for every worker process
+(accounts/throttle.py).
+
 
 A link's system notes ("marked this issue as blocked by grp/prj#5") are shown only to readers
 who may read the issue they name, as GitLab does; the filter runs in the notes query and needs
@@ -34,9 +38,18 @@ def upgrade() -> None:
         sa.Column("referenced_issue_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
     )
     _backfill(op.get_bind())
+    op.create_table(
+        "auth_throttle",
+        sa.Column("client", sa.String(length=64), nullable=False),
+        sa.Column("window_start", sa.Float(), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("banned_until", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("client", name=op.f("pk_auth_throttle")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("auth_throttle")
     with op.batch_alter_table("notes", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.drop_column("referenced_issue_id")
 
