@@ -17,7 +17,6 @@ from issuegraph.api import errors, runner
 from issuegraph.api.deps import SESSION_STATE_KEY
 from issuegraph.api.gitlab import errors as gitlab_errors
 from issuegraph.api.gitlab.routes import router as gitlab_router
-from issuegraph.api.gitlab.token_rotation import router as token_rotation_router
 from issuegraph.api.limits import RequestLimitsMiddleware
 from issuegraph.config import Settings, get_settings
 from issuegraph.db.engine import Database
@@ -137,7 +136,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in order, one regex each: the prefixed faces go before the
     # SourceCraft face at the root, so a GitLab request does not try every root route first.
     app.include_router(gitlab_router)
-    app.include_router(token_rotation_router)
     _mount_optional_faces(app)
     errors.install(app)
 

@@ -11,13 +11,13 @@ from issuegraph.accounts.service import Actor
 from issuegraph.api.deps import get_actor, get_session
 from issuegraph.api.gitlab import schemas
 from issuegraph.api.gitlab import serializers as ser
+from issuegraph.api.gitlab.dependencies import resource_router
 from issuegraph.api.gitlab.params import read_params
 from issuegraph.api.responses import json_response
-from issuegraph.api.routing import FaceRouter
 from issuegraph.domain.errors import NotFound
 from issuegraph.domain.ids import parse_id
 
-router = FaceRouter(prefix="/api/v4", tags=["gitlab"], responses=schemas.ERRORS)
+router = resource_router()
 
 _ROTATE = {
     "responses": {200: {"model": schemas.NewPersonalAccessToken}},
