@@ -16,7 +16,6 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -80,7 +79,7 @@ class World:
 
     def hidden_markers(self, actor: str) -> list[str]:
         markers = []
-        for (vis, conf), issue in self.issues.items():
+        for vis, conf in self.issues:
             if not can_read_issue(actor, vis, conf):
                 markers += [title_of(vis, conf), comment_of(vis, conf)]
         markers += [path_of(vis) for vis in VISIBILITIES if not can_read_project(actor, vis)]
@@ -139,8 +138,8 @@ def _build(client: TestClient) -> World:
         if issue is hub:
             continue
         kind = "is_blocked_by" if not key[1] else "relates_to"
-        link = factory.link(hub, issue, kind)
-        world.links[key] = link["source_issue"]["id"] and _link_id(client, hub, issue)
+        factory.link(hub, issue, kind)
+        world.links[key] = _link_id(client, hub, issue)
     return world
 
 

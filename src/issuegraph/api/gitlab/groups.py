@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
 from issuegraph.api.deps import get_actor, get_session
+from issuegraph.api.gitlab import schemas
 from issuegraph.api.gitlab import serializers as ser
 from issuegraph.api.gitlab.dependencies import Params, resource_router
 from issuegraph.api.gitlab.pagination import (
@@ -28,7 +29,7 @@ from issuegraph.projects import service as projects
 router = resource_router()
 
 
-@router.post("/groups", status_code=201)
+@router.post("/groups", status_code=201, responses={201: {"model": schemas.Group}})
 def create_group(
     params: Params = Depends(read_params),
     actor: Actor = Depends(get_actor),
@@ -48,7 +49,7 @@ def create_group(
     return json_response(ser.group(group), 201)
 
 
-@router.get("/groups")
+@router.get("/groups", responses={200: {"model": list[schemas.Group]}})
 def list_groups(
     request: Request,
     params: Params = Depends(read_params),
@@ -62,7 +63,7 @@ def list_groups(
     return json_response([ser.group(g) for g in rows], headers=offset_headers(request, page, total))
 
 
-@router.get("/groups/{group_id}")
+@router.get("/groups/{group_id}", responses={200: {"model": schemas.Group}})
 def get_group(
     group_id: str, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)
 ) -> Response:
@@ -70,7 +71,7 @@ def get_group(
     return json_response(ser.group(group))
 
 
-@router.get("/groups/{group_id}/projects")
+@router.get("/groups/{group_id}/projects", responses={200: {"model": list[schemas.Project]}})
 def group_projects(
     request: Request,
     group_id: str,

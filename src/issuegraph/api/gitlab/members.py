@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
 from issuegraph.api.deps import get_actor, get_session
+from issuegraph.api.gitlab import schemas
 from issuegraph.api.gitlab import serializers as ser
 from issuegraph.api.gitlab.dependencies import Params, resource_router
 from issuegraph.api.gitlab.params import (
@@ -23,7 +24,7 @@ from issuegraph.projects import service as projects
 router = resource_router()
 
 
-@router.get("/groups/{group_id}/members")
+@router.get("/groups/{group_id}/members", responses={200: {"model": list[schemas.Member]}})
 def group_members(
     request: Request,
     group_id: str,
@@ -35,7 +36,7 @@ def group_members(
     return json_response([ser.member(u, level) for u, level in projects.list_group_members(session, group)])
 
 
-@router.post("/groups/{group_id}/members", status_code=201)
+@router.post("/groups/{group_id}/members", status_code=201, responses={201: {"model": schemas.Member}})
 def add_group_member(
     group_id: str,
     params: Params = Depends(read_params),
@@ -61,7 +62,7 @@ def remove_group_member(
     return Response(status_code=204)
 
 
-@router.get("/projects/{project_id}/members")
+@router.get("/projects/{project_id}/members", responses={200: {"model": list[schemas.Member]}})
 def project_members(
     project_id: str, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)
 ) -> Response:
@@ -72,7 +73,7 @@ def project_members(
     )
 
 
-@router.post("/projects/{project_id}/members", status_code=201)
+@router.post("/projects/{project_id}/members", status_code=201, responses={201: {"model": schemas.Member}})
 def add_project_member(
     project_id: str,
     params: Params = Depends(read_params),

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
 from issuegraph.api.deps import get_actor, get_session
+from issuegraph.api.gitlab import schemas
 from issuegraph.api.gitlab import serializers as ser
 from issuegraph.api.gitlab.dependencies import Params, resource_router
 from issuegraph.api.gitlab.pagination import (
@@ -27,7 +28,7 @@ from issuegraph.projects import service as projects
 router = resource_router()
 
 
-@router.post("/projects", status_code=201)
+@router.post("/projects", status_code=201, responses={201: {"model": schemas.Project}})
 def create_project(
     params: Params = Depends(read_params),
     actor: Actor = Depends(get_actor),
@@ -49,7 +50,7 @@ def create_project(
     return json_response(ser.project(access.project, access.namespace, level=access.level), 201)
 
 
-@router.get("/projects")
+@router.get("/projects", responses={200: {"model": list[schemas.Project]}})
 def list_projects(
     request: Request,
     params: Params = Depends(read_params),
@@ -72,7 +73,7 @@ def list_projects(
     return json_response([ser.project(p, ns) for p, ns in rows], headers=offset_headers(request, page, total))
 
 
-@router.get("/projects/{project_id}")
+@router.get("/projects/{project_id}", responses={200: {"model": schemas.Project}})
 def get_project(
     project_id: str, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)
 ) -> Response:
@@ -80,7 +81,7 @@ def get_project(
     return json_response(ser.project(access.project, access.namespace, level=access.level))
 
 
-@router.put("/projects/{project_id}")
+@router.put("/projects/{project_id}", responses={200: {"model": schemas.Project}})
 def update_project(
     project_id: str,
     params: Params = Depends(read_params),
@@ -95,7 +96,7 @@ def update_project(
     return json_response(ser.project(project, access.namespace, level=access.level))
 
 
-@router.delete("/projects/{project_id}", status_code=202)
+@router.delete("/projects/{project_id}", status_code=202, responses={202: {"model": schemas.Message}})
 def delete_project(
     project_id: str, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)
 ) -> Response:

@@ -124,6 +124,61 @@ class PersonalAccessToken(_Open):
     expires_at: str | None
 
 
+class User(UserBasic):
+    created_at: str | None
+    bot: bool
+    is_admin: bool
+    email: str | None = None  # to administrators and the user themself
+
+
+class Member(UserBasic):
+    access_level: int
+    expires_at: str | None
+    created_at: str | None
+
+
+class Group(_Open):
+    id: int
+    name: str
+    path: str
+    description: str
+    visibility: Literal["private", "internal", "public"]
+    full_name: str
+    full_path: str
+    parent_id: int | None
+    created_at: str | None
+    avatar_url: str | None
+    web_url: str
+
+
+class Namespace(_Open):
+    id: int
+    name: str
+    path: str
+    kind: Literal["user", "group"]
+    full_path: str
+    parent_id: int | None
+    avatar_url: str | None
+    web_url: str
+
+
+class Project(_Open):
+    id: int
+    description: str
+    name: str
+    name_with_namespace: str
+    path: str
+    path_with_namespace: str
+    created_at: str | None
+    updated_at: str | None
+    visibility: Literal["private", "internal", "public"]
+    web_url: str
+    namespace: Namespace
+    creator_id: int | None
+    close_policy: Literal["allow", "warn", "deny"]
+    close_duplicates: bool
+
+
 class NewPersonalAccessToken(PersonalAccessToken):
     token: str
 

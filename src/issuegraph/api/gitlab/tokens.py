@@ -32,7 +32,11 @@ from issuegraph.domain.ids import parse_id
 router = resource_router()
 
 
-@router.post("/users/{user_id}/personal_access_tokens", status_code=201)
+@router.post(
+    "/users/{user_id}/personal_access_tokens",
+    status_code=201,
+    responses={201: {"model": schemas.NewPersonalAccessToken}},
+)
 def create_token(
     user_id: str,
     params: Params = Depends(read_params),

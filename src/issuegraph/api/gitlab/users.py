@@ -10,6 +10,7 @@ from issuegraph.accounts import repository as accounts_repo
 from issuegraph.accounts import service as accounts
 from issuegraph.accounts.service import Actor
 from issuegraph.api.deps import get_actor, get_session
+from issuegraph.api.gitlab import schemas
 from issuegraph.api.gitlab import serializers as ser
 from issuegraph.api.gitlab.dependencies import Params, resource_router
 from issuegraph.api.gitlab.pagination import (
@@ -29,13 +30,13 @@ from issuegraph.domain.errors import NotFound
 router = resource_router()
 
 
-@router.get("/user")
+@router.get("/user", responses={200: {"model": schemas.User}})
 def current_user(actor: Actor = Depends(get_actor)) -> Response:
     user = actor.require_user()
     return json_response(ser.user_full(user, include_private=True))
 
 
-@router.get("/users")
+@router.get("/users", responses={200: {"model": list[schemas.User]}})
 def list_users(
     request: Request,
     params: Params = Depends(read_params),
@@ -57,7 +58,7 @@ def list_users(
     )
 
 
-@router.get("/users/{user_id}")
+@router.get("/users/{user_id}", responses={200: {"model": schemas.User}})
 def get_user(
     user_id: str, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)
 ) -> Response:
@@ -68,7 +69,7 @@ def get_user(
     return json_response(ser.user_full(user, include_private=actor.is_admin))
 
 
-@router.post("/users", status_code=201, openapi_extra=None)
+@router.post("/users", status_code=201, openapi_extra=None, responses={201: {"model": schemas.User}})
 def create_user(
     params: Params = Depends(read_params),
     actor: Actor = Depends(get_actor),
