@@ -168,6 +168,21 @@ def _mount_optional_faces(app: FastAPI) -> None:
         return
     errors.register_face("", sc_errors.render)
     app.include_router(sc_router)
+    _document_sourcecraft(app)
+
+
+def _document_sourcecraft(app: FastAPI) -> None:
+    """/openapi.json holds the SourceCraft face too, as its published spec describes it."""
+    from issuegraph.api.sourcecraft import openapi as sc_openapi
+
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = sc_openapi.merge_into(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def factory() -> FastAPI:

@@ -1,8 +1,9 @@
 """SourceCraft's published OpenAPI subset, loaded once for schemathesis and for checking every
 response the face's tests receive (S30).
 
-The file is a verbatim copy of shared/spec/sourcecraft/swagger-issues.json, kept beside the tests
-so that a checkout alone runs them; test_spec_copy.py fails if the two ever differ."""
+The file is a verbatim copy of shared/spec/sourcecraft/swagger-issues.json, shipped with the face
+(its operations are part of /openapi.json, api/sourcecraft/openapi.py) so that a checkout alone
+runs the tests; test_spec_copy.py fails if the two ever differ."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from typing import Any
 import schemathesis
 from hypothesis import strategies as st
 
-SPEC = Path(__file__).with_name("swagger-issues.json")
+import issuegraph.api.sourcecraft as sourcecraft_face
+
+SPEC = Path(sourcecraft_face.__file__).with_name("swagger-issues.json")  # shipped: /openapi.json has it
 PUBLISHED = Path(__file__).resolve().parents[4] / "shared" / "spec" / "sourcecraft" / "swagger-issues.json"
 
 # `page_size` is a string of format uint64; teach the generator what that means.
