@@ -148,3 +148,29 @@ def test_every_route_is_documented() -> None:
     assert "DELETE /issue_links/id:{issue_link_id}" in operations
     assert "POST /api/v4/personal_access_tokens/{token_id}/rotate" in operations
     assert "POST /api/graph/v1/links/bulk" in operations
+
+
+def test_stateful_sequences_conform(world: World) -> None:
+    """schemathesis' stateful tests follow the documented OpenAPI links (create a project, then
+    its issues; create an issue, then read, change, comment, link and delete it): every step is
+    a documented answer, never a 5xx. Bounded: 15 scenarios of at most 6 steps."""
+    base = schema.as_state_machine()
+    app, auth = world.app, world.auth
+
+    class Workflow(base):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"app": app, "headers": auth}
+
+        def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
+            case.validate_response(response, checks=CHECKS, headers=auth)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )

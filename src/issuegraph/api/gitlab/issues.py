@@ -248,7 +248,7 @@ def list_project_issues(
 @router.post(
     "/projects/{project_id}/issues",
     status_code=201,
-    responses={201: {"model": schemas.Issue}},
+    responses={201: {"model": schemas.Issue, "links": schemas.ISSUE_LINKS}},
     openapi_extra=schemas.body_of(schemas.IssueCreate),
 )
 def create_issue(

@@ -28,7 +28,9 @@ from issuegraph.projects import service as projects
 router = resource_router()
 
 
-@router.post("/projects", status_code=201, responses={201: {"model": schemas.Project}})
+@router.post(
+    "/projects", status_code=201, responses={201: {"model": schemas.Project, "links": schemas.PROJECT_LINKS}}
+)
 def create_project(
     params: Params = Depends(read_params),
     actor: Actor = Depends(get_actor),

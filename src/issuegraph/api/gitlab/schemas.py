@@ -314,3 +314,33 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": Message, "description": "Conflict"},
     422: {"model": Message, "description": "Refused by a rule"},
 }
+
+
+def _ref(path: str, method: str) -> str:
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+_ISSUE = "/api/v4/projects/{project_id}/issues/{issue_iid}"
+_IN_ISSUE = {"project_id": "$request.path.project_id", "issue_iid": "$response.body#/iid"}
+# OpenAPI links: what a client (and schemathesis' stateful tests) may do next with what was created.
+ISSUE_LINKS: dict[str, Any] = {
+    name: {"operationRef": _ref(_ISSUE + suffix, method), "parameters": _IN_ISSUE}
+    for name, suffix, method in [
+        ("GetIssue", "", "get"),
+        ("UpdateIssue", "", "put"),
+        ("DeleteIssue", "", "delete"),
+        ("ListNotes", "/notes", "get"),
+        ("CreateNote", "/notes", "post"),
+        ("ListLinks", "/links", "get"),
+        ("CreateLink", "/links", "post"),
+    ]
+}
+PROJECT_LINKS: dict[str, Any] = {
+    name: {"operationRef": _ref(path, method), "parameters": {"project_id": "$response.body#/id"}}
+    for name, path, method in [
+        ("GetProject", "/api/v4/projects/{project_id}", "get"),
+        ("CreateIssue", "/api/v4/projects/{project_id}/issues", "post"),
+        ("ListIssues", "/api/v4/projects/{project_id}/issues", "get"),
+        ("ListMembers", "/api/v4/projects/{project_id}/members", "get"),
+    ]
+}
