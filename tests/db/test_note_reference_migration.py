@@ -14,6 +14,18 @@ def test_backfill_names_the_referenced_issue(database_url):
     """`#2`, `other#1` (same namespace) and `grp/far#1` resolve to their issues; a reference to no
     issue gets -1 (hidden from everyone but admins); other notes keep NULL."""
     command.downgrade(migrate.alembic_config(database_url), BEFORE)
+    try:
+        _old_rows_then_upgrade(database_url)
+    finally:
+        migrate.upgrade(database_url)  # the session's PostgreSQL database stays at head
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        found = dict(conn.execute(text("SELECT id, referenced_issue_id FROM notes ORDER BY id")).all())
+    engine.dispose()
+    assert found == {1: 2, 2: 3, 3: 4, 4: -1, 5: None}
+
+
+def _old_rows_then_upgrade(database_url: str) -> None:
     engine = create_engine(database_url)
     now = "2026-01-01 00:00:00+00:00"
     with engine.begin() as conn:
@@ -72,8 +84,5 @@ def test_backfill_names_the_referenced_issue(database_url):
                 ),
                 {"id": note_id, "body": body, "action": action, "now": now},
             )
-    migrate.upgrade(database_url)
-    with engine.connect() as conn:
-        found = dict(conn.execute(text("SELECT id, referenced_issue_id FROM notes ORDER BY id")).all())
     engine.dispose()
-    assert found == {1: 2, 2: 3, 3: 4, 4: -1, 5: None}
+    migrate.upgrade(database_url)

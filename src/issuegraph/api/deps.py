@@ -92,6 +92,7 @@ def _touch_last_used(request: Request, session: Session, token_id: int) -> None:
     if database.settings.is_sqlite and request.method in READ_METHODS:
         with database.session() as own:
             accounts_repo.touch_last_used(own, token_id, now)
+        session.commit()  # end the read snapshot taken before the write: the answer shows it
     else:
         accounts_repo.touch_last_used(session, token_id, now)
 

@@ -58,6 +58,17 @@ def bad_text(value: Any) -> bool:
     return False
 
 
+def _bad_field(data: Any) -> str:
+    """The top-level field holding the bad text (the key itself when the key is bad), else body."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if bad_text(value):
+                return key if not bad_text(key) else "body"
+            if bad_text(key):
+                return "body"
+    return "body"
+
+
 def _encodable(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -80,10 +91,11 @@ def _check_json(body: bytes) -> None:
     except ValueError:
         return  # the face reports invalid JSON in its own words
     if bad_text(data):
+        field = _bad_field(data)
         raise Invalid(
             "invalid_text",
-            "text must not contain NUL characters or lone surrogates",
-            details={"field": "body"},
+            f"{field} is invalid",  # GitLab's words; a NUL or a lone surrogate is never valid text
+            details={"field": field},
         )
 
 
