@@ -96,6 +96,10 @@ def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Set
     monkeypatch.setenv("ISSUEGRAPH_DATABASE_URL", database_url)
     monkeypatch.setenv("ISSUEGRAPH_ADMIN_TOKEN", ADMIN_TOKEN)
     monkeypatch.setenv("ISSUEGRAPH_EXTERNAL_URL", "http://issuegraph.test")
+    if "ISSUEGRAPH_AUTH_FAILURE_LIMIT" not in os.environ:
+        # Refusal ladders send many bad tokens from one address on purpose; the throttle's own
+        # tests (tests/accounts/test_auth_throttle.py) set a low limit first.
+        monkeypatch.setenv("ISSUEGRAPH_AUTH_FAILURE_LIMIT", "1000000")
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()

@@ -100,8 +100,15 @@ def _check_json(body: bytes) -> None:
 
 
 def _check_target(scope: dict[str, Any]) -> None:
-    if "\x00" in scope.get("path", "") or b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
-        raise Invalid("invalid_text", "the request path or query contains a NUL character")
+    if "\x00" in scope.get("path", ""):
+        raise Invalid("invalid_text", "the request path contains a NUL character", details={"field": "path"})
+    query = scope.get("query_string", b"")
+    if b"%00" in query.lower() or b"\x00" in query:
+        for pair in query.split(b"&"):
+            name, _, value = pair.partition(b"=")
+            if b"\x00" in unquote_to_bytes(value.replace(b"+", b" ")) or b"\x00" in unquote_to_bytes(name):
+                field = unquote_to_bytes(name).replace(b"\x00", b"").decode("utf-8", "replace")
+                raise Invalid("invalid_text", f"{field} is invalid", details={"field": field})
 
 
 class RequestLimitsMiddleware:
