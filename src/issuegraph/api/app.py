@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import uuid
@@ -10,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import unquote
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 
 from issuegraph import __version__
 from issuegraph.api import errors, runner
@@ -69,20 +70,14 @@ class CommitBeforeResponseMiddleware:
             if message["type"] == "http.response.start" and message["status"] < 400 and session is not None:
                 try:
                     await runner.run_outside_pool(session.commit)
-                except Exception:
-                    log.exception("commit failed on %s %s", scope.get("method"), scope.get("path"))
-                    await runner.run_outside_pool(session.rollback)
+                except Exception as exc:
+                    log.warning("commit failed on %s %s", scope.get("method"), scope.get("path"))
+                    with contextlib.suppress(Exception):  # a dead connection cannot roll back
+                        await runner.run_outside_pool(session.rollback)
                     failed = True
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 500,
-                            "headers": [(b"content-type", b"application/json")],
-                        }
-                    )
-                    await send(
-                        {"type": "http.response.body", "body": b'{"message":"500 Internal Server Error"}'}
-                    )
+                    # 503 with Retry-After when the database went away, else 500; face's shape.
+                    response = errors.failure(Request(scope), exc)
+                    await response(scope, receive, send)
                     return
             await send(message)
 
