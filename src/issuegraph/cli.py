@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging.config
 import os
 from typing import Annotated
 
@@ -44,20 +45,31 @@ def serve(
     """Run the HTTP server (GitLab v4, SourceCraft and the native graph API)."""
     import uvicorn
 
+    from issuegraph.ops.logs import log_config, wants_json
+    from issuegraph.ops.serving import metrics_directory
+
     os.environ["ISSUEGRAPH_HOST"] = host
     os.environ["ISSUEGRAPH_PORT"] = str(port)
     settings = Settings()
-    _bootstrap(settings, migrate)
-    typer.echo(f"issuegraph serving on http://{host}:{port} ({settings.database_url.split('://')[0]})")
-    uvicorn.run(
-        "issuegraph.api.app:factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        access_log=False,
-    )
+    config = log_config(settings.log_level, wants_json(settings.log_format))
+    logging.config.dictConfig(config)
+    with metrics_directory():  # before anything makes a metric (see ops.metrics)
+        _bootstrap(settings, migrate)
+        logging.getLogger("issuegraph").info(
+            "issuegraph serving on http://%s:%s (%s)", host, port, settings.database_url.split("://")[0]
+        )
+        # On SIGTERM uvicorn stops accepting connections and lets in-flight requests finish.
+        uvicorn.run(
+            "issuegraph.api.app:factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            log_config=config,
+            access_log=False,
+            timeout_graceful_shutdown=settings.shutdown_timeout,
+        )
 
 
 @db_app.command("upgrade")

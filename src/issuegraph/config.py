@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,12 @@ class Settings(BaseSettings):
         default=2, ge=1, description="Retry-After seconds of a 503 while the database is unreachable"
     )
     log_level: str = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto", description="auto: JSON lines unless stdout is a terminal"
+    )
+    shutdown_timeout: int = Field(
+        default=30, ge=1, description="Seconds in-flight requests get to finish after SIGTERM"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -20,6 +20,8 @@ from issuegraph.api.gitlab import errors as gitlab_errors
 from issuegraph.api.gitlab.routes import router as gitlab_router
 from issuegraph.config import Settings, get_settings
 from issuegraph.db.engine import Database
+from issuegraph.ops import health
+from issuegraph.ops.observe import ObserveMiddleware
 
 log = logging.getLogger("issuegraph")
 
@@ -39,7 +41,7 @@ class RawPathMiddleware:
             raw = scope["raw_path"].decode("latin-1").split("?", 1)[0]
             if "%2f" in raw.lower():
                 keep = raw.replace("%2F", "%252F").replace("%2f", "%252F")
-                scope = dict(scope, path=unquote(keep))
+                scope["path"] = unquote(keep)  # in place: outer middleware sees the matched route
         await self.app(scope, receive, send)
 
 
@@ -133,12 +135,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _mount_optional_faces(app)
     errors.install(app)
 
-    @app.get("/-/health", include_in_schema=False)
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    app.include_router(health.router)
 
     app.add_middleware(CommitBeforeResponseMiddleware)
     app.add_middleware(RawPathMiddleware)
+    app.add_middleware(ObserveMiddleware)  # inside RequestIdMiddleware: it logs the request id
     app.add_middleware(RequestIdMiddleware)
     runner.install()
     app.add_middleware(runner.RequestRunnerMiddleware)

@@ -55,6 +55,7 @@ def request_id(request: Request) -> str:
 
 
 def render(request: Request, error: DomainError) -> Response:
+    request.state.error_code = error.code  # for the access log
     path = request.url.path
     for prefix, renderer in _FACES:
         if path.startswith(prefix):

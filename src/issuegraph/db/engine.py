@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from issuegraph.config import Settings
 from issuegraph.db import availability
+from issuegraph.ops import metrics
 
 WRITE_OPTION = "issuegraph_writes"
 SQLITE_BUSY_SECONDS = 30
@@ -152,6 +153,9 @@ class Database:
             )
             self.request_engine = self._async_engine.sync_engine
             availability.discard_closed_on_checkout(self.request_engine)
+        metrics.instrument_engine(self.request_engine, "requests")
+        if self.request_engine is not self.engine:
+            metrics.instrument_engine(self.engine, "background")
         self._factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._write_factory = sessionmaker(
             self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False, autoflush=False

@@ -91,6 +91,8 @@ class DriverQuery:
             rows: Sequence[Any] = await_(adapted.driver_connection.fetch(sql, *args))
         except Exception as error:
             _raise_through_sqlalchemy(connection, adapted, error, sql, args)
+        if connection._has_events or connection.engine._has_events:
+            connection.dispatch.after_cursor_execute(connection, None, sql, args, None, False)
         return rows
 
 
