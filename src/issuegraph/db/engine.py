@@ -44,6 +44,7 @@ def make_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=20,
         pool_pre_ping=True,
+        hide_parameters=True,  # errors (and so logs) never show values: token digests, passwords
         connect_args={"prepare_threshold": 5, "connect_timeout": settings.db_connect_timeout},
     )
 
@@ -149,7 +150,11 @@ class Database:
             url, connect_args = _asyncpg_url(settings.database_url)
             connect_args.setdefault("timeout", settings.db_connect_timeout)
             self._async_engine = create_async_engine(
-                url, pool_size=settings.db_pool_size, max_overflow=20, connect_args=connect_args
+                url,
+                pool_size=settings.db_pool_size,
+                max_overflow=20,
+                hide_parameters=True,
+                connect_args=connect_args,
             )
             self.request_engine = self._async_engine.sync_engine
             availability.discard_closed_on_checkout(self.request_engine)

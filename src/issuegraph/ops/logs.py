@@ -21,7 +21,7 @@ FIELDS = ("request_id", "method", "route", "path", "status", "duration_ms", "use
 
 _SECRETS = re.compile(
     r"(?P<key>private[-_]token|access[-_]token|authorization|password|passwd|secret|token)"
-    r"(?P<sep>\"?\s*[:=]\s*\"?(?:bearer\s+)?)(?P<value>[^\s\"'&,;}]+)",
+    r"(?P<sep>[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)(?P<value>[^\s\"'&,;}]+)",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?P<key>bearer)(?P<sep>\s+)(?P<value>[^\s\"'&,;}]+)", re.IGNORECASE)
@@ -39,6 +39,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,
             "message": redact(record.getMessage()),
         }
         for name in FIELDS:
