@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging.config
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -115,6 +116,40 @@ def create_token(
             raise typer.BadParameter(f"no user {username!r}")
         _, raw = issue_token(session, user, name=name, scopes=scopes.split(","), expires_at=None)
     typer.echo(raw)
+
+
+@app.command()
+def backup(file: Annotated[Path, typer.Argument(help="Where to write the copy")]) -> None:
+    """SQLite: copy the database to FILE, consistent while the server runs (online backup API)."""
+    from issuegraph.ops.backup import BackupError
+    from issuegraph.ops.backup import backup as copy
+
+    try:
+        revision = copy(Settings().database_url, file)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"backed up to {file} (schema {revision})")
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A copy made by issuegraph backup")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before replacing the data")] = False,
+) -> None:
+    """SQLite: replace the database's content with FILE. Stop the server first."""
+    from issuegraph.ops.backup import BackupError
+    from issuegraph.ops.backup import restore as put_back
+
+    settings = Settings()
+    if not yes:
+        typer.confirm(f"Replace every row of {settings.database_url} with {file}?", abort=True)
+    try:
+        revision = put_back(settings.database_url, file)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"restored {file} (schema {revision}); `issuegraph serve` migrates it to the current schema")
 
 
 def _mount_graph_commands() -> None:
