@@ -118,7 +118,7 @@ def running_server(
     )
     env.update({f"ISSUEGRAPH_{name.upper()}": value for name, value in env_vars.items()})
     log_path = log_dir / f"server-{port}.log"
-    with log_path.open("ab") as log:
+    with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [*ISSUEGRAPH, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
             env=env,
