@@ -44,6 +44,7 @@ def test_requests_are_counted_by_route_template_and_status(client, factory):
         for (name, labels) in after
         if name == "issuegraph_http_requests_total" and dict(labels)["route"] == route
     }
+    counted = {labels: n for labels, n in counted.items() if n}  # other tests' requests: no change
     assert counted == {
         (("method", "GET"), ("route", route), ("status", "200")): 3.0,
         (("method", "GET"), ("route", route), ("status", "404")): 1.0,
