@@ -105,11 +105,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def running_server(
-    database_url: str, log_dir: Path, *, workers: int = 1, port: int | None = None, **env_vars: str
+    database_url: str, log_dir: Path, *, workers: int = 1, **env_vars: str
 ) -> Iterator[Server]:
     """Start `issuegraph serve`, wait for /-/health, yield it, stop it by its pid.
     `env_vars` are more ISSUEGRAPH_ settings, by lower-case name (log_level="info")."""
-    port = port or free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUEGRAPH_")}
     env.update(
         ISSUEGRAPH_DATABASE_URL=database_url,
