@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,12 +32,24 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above it)"
     )
-    log_level: str = "info"
     auth_failure_limit: int = Field(
         default=30, ge=1, description="Failed authentications per client address before it is refused (429)"
     )
     auth_ban_seconds: int = Field(
         default=60, ge=1, description="Window counting failures, and how long an address is then refused"
+    )
+    db_connect_timeout: int = Field(
+        default=5, ge=1, description="Seconds to wait for a new database connection before answering 503"
+    )
+    retry_after: int = Field(
+        default=2, ge=1, description="Retry-After seconds of a 503 while the database is unreachable"
+    )
+    log_level: str = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto", description="auto: JSON lines unless stdout is a terminal"
+    )
+    shutdown_timeout: int = Field(
+        default=30, ge=1, description="Seconds in-flight requests get to finish after SIGTERM"
     )
 
     @field_validator("database_url")

@@ -15,6 +15,7 @@ class ErrorKind(StrEnum):
     RULE = "rule"  # a domain rule refused an otherwise well-formed request (GitLab 422)
     TOO_LARGE = "too_large"  # the request body exceeds the configured limit (413)
     THROTTLED = "throttled"  # too many failed attempts; details["retry_after"] seconds (429)
+    UNAVAILABLE = "unavailable"  # the database cannot serve now; retry later (503)
 
 
 class DomainError(Exception):
@@ -63,3 +64,7 @@ class TooLarge(DomainError):
 
 class Throttled(DomainError):
     kind = ErrorKind.THROTTLED
+
+
+class Unavailable(DomainError):
+    kind = ErrorKind.UNAVAILABLE

@@ -22,6 +22,7 @@ _BY_KIND = {
     ErrorKind.RULE: (400, "ValidationError"),
     ErrorKind.TOO_LARGE: (413, "ResourceExhausted"),
     ErrorKind.THROTTLED: (429, "ResourceExhausted"),
+    ErrorKind.UNAVAILABLE: (503, "Unavailable"),
 }
 
 # Situations whose SourceCraft class differs from their kind's.
@@ -41,6 +42,7 @@ _MESSAGES = {
     "route_not_found": "no such route",
     "method_not_allowed": "the route does not support this method",
     "internal": "internal server error",
+    "database_unavailable": "the service is temporarily unavailable; retry later",
 }
 
 
