@@ -81,20 +81,26 @@ def test_silent_and_slow_connections_are_closed(server):
     """A connection that sends nothing, one stuck inside its headers and an idle keep-alive one are
     all closed by the server within their timeouts."""
     host, port = server.url.removeprefix("http://").split(":")
-    silent = socket.create_connection((host, int(port)), timeout=HEADER_TIMEOUT + 10)
-    slow = socket.create_connection((host, int(port)), timeout=HEADER_TIMEOUT + 10)
-    slow.sendall(b"GET /-/health HTTP/1.1\r\nHost: x\r\n")  # never finishes its headers
-    idle = socket.create_connection((host, int(port)), timeout=KEEP_ALIVE_TIMEOUT + 10)
-    idle.sendall(b"GET /-/health HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert idle.recv(65536).startswith(b"HTTP/1.1 200")
-    started = time.monotonic()
-    assert idle.recv(1) == b""  # closed by the server
-    assert time.monotonic() - started < KEEP_ALIVE_TIMEOUT + 5
-    for sock in (silent, slow):
-        assert sock.recv(1) == b""
-        sock.close()
-    assert time.monotonic() - started < HEADER_TIMEOUT + 5
-    idle.close()
+    sockets = [socket.create_connection((host, int(port)), timeout=HEADER_TIMEOUT + 10) for _ in range(3)]
+    silent, slow, idle = sockets
+    try:
+        slow.sendall(b"GET /-/health HTTP/1.1\r\nHost: x\r\n")  # never finishes its headers
+        idle.sendall(b"GET /-/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while not answer.endswith(b"}"):  # the whole response: headers, then the JSON body
+            chunk = idle.recv(65536)
+            assert chunk, answer
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        assert idle.recv(1) == b""  # closed by the server
+        assert time.monotonic() - started < KEEP_ALIVE_TIMEOUT + 5
+        for sock in (silent, slow):
+            assert sock.recv(1) == b""
+        assert time.monotonic() - started < HEADER_TIMEOUT + 5
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def test_oversized_headers_are_refused(server):

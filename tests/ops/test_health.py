@@ -36,9 +36,14 @@ def test_readiness_fails_when_migrations_are_behind(client, database_url):
     """A database one migration behind the code: 503, migrations_check failed, db_check ok."""
     engine = create_engine(database_url)
     with engine.begin() as conn:
+        current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         conn.execute(text("UPDATE alembic_version SET version_num = '8ee573a4f34b'"))
-    engine.dispose()
-    response = client.get("/-/readiness")
+    try:
+        response = client.get("/-/readiness")
+    finally:  # PostgreSQL's database is the session's: later migration tests need the true version
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": current})
+        engine.dispose()
     assert response.status_code == 503, response.text
     body = response.json()
     assert body["status"] == "failed"
