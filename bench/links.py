@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -69,8 +70,16 @@ def postgres_database() -> Iterator[str]:
     try:
         yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for attempt in range(10):  # the shared server may be restarting (others' outage tests)
+            try:
+                admin.dispose()
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                break
+            except Exception:
+                if attempt == 9:
+                    raise
+                time.sleep(2)
         admin.dispose()
 
 
@@ -94,7 +103,7 @@ def use_database(url: str) -> None:
     get_settings.cache_clear()
 
 
-def seed(url: str, issue_count: int) -> Seed:
+def seed(url: str, issue_count: int, shape: str = "hub") -> Seed:
     from issuegraph.accounts.service import authenticate, ensure_admin_token
     from issuegraph.config import get_settings
     from issuegraph.db import migrate
@@ -122,9 +131,13 @@ def seed(url: str, issue_count: int) -> Seed:
                 for n in range(1, issue_count + 1)
             ]
             accesses = {project.id: access}
-            hub = made[0]
-            for other in made[1 : 1 + HUB_LINKS]:
-                links.create_link(session, actor, hub, other, LinkType.RELATED_TO, accesses=accesses)
+            if shape == "hub":
+                hub = made[0]
+                for other in made[1 : 1 + HUB_LINKS]:
+                    links.create_link(session, actor, hub, other, LinkType.RELATED_TO, accesses=accesses)
+            else:  # the side-by-side shape: a chain, so every issue has about two links
+                for a, b in itertools.pairwise(made):
+                    links.create_link(session, actor, a, b, LinkType.RELATED_TO, accesses=accesses)
             return Seed(project_id=project.id, issue_count=issue_count)
     finally:
         database.dispose()
@@ -504,6 +517,256 @@ def bench_database(kind: str, args: argparse.Namespace) -> None:
         print("  SQL statements per request: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+# ---------------------------------------------------------------- the side-by-side shape (--shape side)
+
+
+def side_pairs(seed: Seed, count: int, rng: random.Random) -> list[tuple[int, int]]:
+    """Distinct new pairs among the seeded issues, none of them a pair of the seeded chain."""
+    taken = {(n, n + 1) for n in range(1, seed.issue_count)}
+    degree: Counter[int] = Counter()
+    pairs: list[tuple[int, int]] = []
+    attempts = 0
+    while len(pairs) < count and attempts < count * 20:
+        attempts += 1
+        a, b = rng.randint(1, seed.issue_count), rng.randint(1, seed.issue_count)
+        key = (min(a, b), max(a, b))
+        if a == b or key in taken or degree[a] >= MAX_DEGREE - 2 or degree[b] >= MAX_DEGREE - 2:
+            continue
+        taken.add(key)
+        degree[a] += 1
+        degree[b] += 1
+        pairs.append((a, b))
+    return pairs
+
+
+def grow(url: str, seed: Seed, rows: int) -> float:
+    """PostgreSQL: add `rows` links and `rows` notes (one in ten a user note) on filler issues of the
+    same project, none of them touched by the load, then ANALYZE (as autovacuum would)."""
+    engine = create_engine(url.replace("+asyncpg", "+psycopg"))
+    began = time.perf_counter()
+    fillers = max(2000, rows // 40)  # at most 80 links per filler issue
+    per_issue = -(-rows // fillers)
+    with engine.begin() as conn:
+        params = {"p": seed.project_id, "n": seed.issue_count, "f": fillers, "rows": rows}
+        conn.execute(
+            text(
+                "INSERT INTO issues (project_id, iid, title, description, state, status, priority, "
+                "confidential, discussion_locked, author_id, created_at, updated_at) "
+                "SELECT :p, :n + g, 'Filler ' || g, '', 'opened', 'open', 'normal', false, false, 1, "
+                "now(), now() FROM generate_series(1, :f) g"
+            ),
+            params,
+        )
+        conn.execute(text("UPDATE projects SET last_issue_iid = :n + :f WHERE id = :p"), params)
+        first = conn.execute(
+            text("SELECT min(id) FROM issues WHERE project_id = :p AND iid > :n"), params
+        ).scalar()
+        params["m"] = int(first)
+        assert per_issue < fillers // 2  # so (i, (i + k) % f) are distinct pairs
+        conn.execute(
+            text(
+                "INSERT INTO issue_links (source_id, target_id, link_type, pair_lo, pair_hi, author_id, "
+                "created_at, updated_at) "
+                "SELECT s, t, 'related_to', least(s, t), greatest(s, t), 1, now(), now() "
+                "FROM (SELECT :m + g % :f AS s, :m + (g % :f + 1 + g / :f) % :f AS t "
+                "FROM generate_series(0, :rows - 1) g) x"
+            ),
+            params,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO notes (issue_id, author_id, body, system, system_action, created_at, "
+                "updated_at) "
+                "SELECT :m + g % :f, 1, 'marked this issue as related to #' || g, g % 10 <> 0, "
+                "CASE WHEN g % 10 <> 0 THEN 'relate' END, now(), now() FROM generate_series(0, :rows - 1) g"
+            ),
+            params,
+        )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return time.perf_counter() - began
+
+
+class DatabaseMeter:
+    """PostgreSQL's side of a phase: CPU of the bench database's backends (from /proc) and, when
+    pg_stat_statements is loaded, its per-statement figures and the database's commits."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=1)
+        self.conn = self.engine.connect()
+        self.dbname = url.rsplit("/", 1)[1]
+        try:
+            self.conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+            self.conn.execute(text("SELECT count(*) FROM pg_stat_statements"))
+            self.statements = True
+        except Exception:  # not in shared_preload_libraries: CPU only
+            self.conn.rollback()
+            self.statements = False
+        self.dbid = self.conn.execute(
+            text("SELECT oid FROM pg_database WHERE datname = current_database()")
+        ).scalar()
+        self.own = self.conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        self.cpu: dict[int, float] = {}
+
+    def backends(self) -> list[int]:
+        rows = self.conn.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        return [int(r[0]) for r in rows]
+
+    def start(self) -> None:
+        self.cpu = {pid: cpu_seconds([pid]) for pid in self.backends()}
+        if self.statements:
+            self.conn.execute(text("SELECT pg_stat_statements_reset(0, :db, 0)"), {"db": self.dbid})
+        self.commits = self._commits()
+
+    def _commits(self) -> int:
+        return int(
+            self.conn.execute(
+                text("SELECT xact_commit FROM pg_stat_database WHERE datid = :db"), {"db": self.dbid}
+            ).scalar()
+            or 0
+        )
+
+    def stop(self, requests: int) -> tuple[float, list[tuple[Any, ...]], float]:
+        """(backend CPU ms per request, per-statement rows, commits per request)."""
+        after = {pid: cpu_seconds([pid]) for pid in self.backends()}
+        used = sum(v - self.cpu.get(pid, 0.0) for pid, v in after.items())
+        rows: list[tuple[Any, ...]] = []
+        if self.statements:
+            rows = [
+                tuple(r)
+                for r in self.conn.execute(
+                    text(
+                        "SELECT calls, total_plan_time, total_exec_time, rows, "
+                        "shared_blks_hit + shared_blks_read, "
+                        "left(regexp_replace(query, '\\s+', ' ', 'g'), 90) FROM pg_stat_statements "
+                        "WHERE dbid = :db AND calls > 0 ORDER BY total_exec_time + total_plan_time DESC"
+                    ),
+                    {"db": self.dbid},
+                )
+            ]
+        # the stats collector reports commits at the end of transactions, a little later
+        time.sleep(0.6)
+        commits = self._commits() - self.commits - 1  # our own pg_stat_database read commits too
+        n = max(requests, 1)
+        return used * 1000 / n, rows, commits / n
+
+    def close(self) -> None:
+        self.conn.close()
+        self.engine.dispose()
+
+
+def statement_report(rows: list[tuple[Any, ...]], requests: int, top: int) -> list[str]:
+    n = max(requests, 1)
+    calls = sum(r[0] for r in rows)
+    plan = sum(r[1] for r in rows)
+    execute = sum(r[2] for r in rows)
+    lines = [
+        f"statements per request {calls / n:.2f}, planning {plan / n:.3f} ms, execution {execute / n:.3f} ms"
+    ]
+    for calls_, plan_, exec_, rows_, blocks, query in rows[:top]:
+        lines.append(
+            f"  {calls_ / n:5.2f}x  plan {plan_ / max(calls_, 1):.3f}  "
+            f"exec {exec_ / max(calls_, 1):.3f} ms/call  "
+            f"rows {rows_ / max(calls_, 1):6.1f}  blocks {blocks / max(calls_, 1):6.1f}  {query}"
+        )
+    return lines
+
+
+def bench_side(kind: str, args: argparse.Namespace) -> None:
+    """The side-by-side shape: every issue has about two links; random issues are listed and read,
+    random new pairs linked, through both faces; CPU per request of the server and the database."""
+    database = sqlite_database() if kind == "sqlite" else postgres_database()
+    with database as url:
+        began = time.perf_counter()
+        info = seed(url, args.issues, shape="side")
+        print(
+            f"\n== {kind}, side-by-side shape: seeded {args.issues} issues in a chain of links "
+            f"in {time.perf_counter() - began:.1f} s"
+        )
+        if args.grow:
+            if kind != "postgresql":
+                print("  --grow: PostgreSQL only, ignored")
+            else:
+                took = grow(url, info, args.grow)
+                print(f"  grown by {args.grow} links and {args.grow} notes on filler issues in {took:.1f} s")
+        rng = random.Random(20261204)
+        budget = int(args.duration * 1500)
+        pairs = side_pairs(info, budget * 2, rng)
+        iids = [rng.randint(1, info.issue_count) for _ in range(budget * 4)]
+        pid_, n = info.project_id, info.issue_count
+
+        def gl_get() -> Iterator[Request]:
+            for iid in iids:
+                yield ("GET", f"/api/v4/projects/{pid_}/issues/{iid}", None)
+
+        def gl_list() -> Iterator[Request]:
+            for iid in iids:
+                yield ("GET", f"/api/v4/projects/{pid_}/issues/{iid}/links", None)
+
+        def sc_get() -> Iterator[Request]:
+            for iid in iids:
+                yield ("GET", f"/repos/{GROUP}/{PROJECT}/issues/{iid}", None)
+
+        def sc_list() -> Iterator[Request]:
+            for iid in iids:
+                yield ("GET", f"/repos/{GROUP}/{PROJECT}/issues/{iid}/issue_links?page_size=100", None)
+
+        def gl_create() -> Iterator[Request]:
+            for a, b in pairs[:budget]:
+                body = {"target_project_id": pid_, "target_issue_iid": b, "link_type": "relates_to"}
+                yield ("POST", f"/api/v4/projects/{pid_}/issues/{a}/links", body)
+
+        def sc_create() -> Iterator[Request]:
+            for a, b in pairs[budget:]:
+                body = {"target_issue_slug": str(b), "link_type": "related_to"}
+                yield ("POST", f"/repos/{GROUP}/{PROJECT}/issues/{a}/issue_links", body)
+
+        phases = [
+            ("gitlab get", gl_get),
+            ("gitlab list", gl_list),
+            ("sourcecraft get", sc_get),
+            ("sourcecraft list", sc_list),
+            ("gitlab create", gl_create),
+            ("sourcecraft create", sc_create),
+        ]
+        meter = DatabaseMeter(url) if kind == "postgresql" else None
+        print(f"  {n} issues; phase: rate, p50/p99, CPU ms per request (server, database, load generator)")
+        with running_server(url, args.workers) as (base, pid):
+            load(base, gl_get(), 1.0, 300, pid)  # warm-up
+            for name, jobs in phases:
+                if meter:
+                    meter.start()
+                run = load(base, jobs(), args.duration, 10**9, pid)
+                server, client, machine = run.cpu_ms
+                ok = sum(v for k, v in run.statuses.items() if k < 300)
+                if meter:
+                    db_cpu, rows, commits = meter.stop(run.requests)
+                    db = f"database {db_cpu:.2f}"
+                else:
+                    db, rows, commits = "database in the server process", [], 0.0
+                print(
+                    f"  {name:<19} {ok / run.seconds:6.0f}/s  "
+                    f"p50 {run.pct(0.5):5.1f} p99 {run.pct(0.99):5.1f} ms  "
+                    f"CPU: server {server:.2f}, {db}, load generator {client:.2f} "
+                    f"(rest of machine {machine - server - client:.2f}); statuses {dict(run.statuses)}"
+                )
+                for body in run.bodies:
+                    print(f"  {name:<19} refused: {body.decode(errors='replace')}")
+                if rows:
+                    print(
+                        f"  {name:<19} commits per request {commits:.2f}; "
+                        + "\n".join(statement_report(rows, run.requests, args.statements))
+                    )
+        if meter:
+            meter.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -514,6 +777,20 @@ def main() -> None:
         "--duration", type=float, default=10.0, help="seconds per measured phase (default 10)"
     )
     parser.add_argument("--issues", type=int, default=2000, help="issues to seed (default 2000)")
+    parser.add_argument(
+        "--shape",
+        choices=("hub", "side"),
+        default="hub",
+        help="hub: one issue with 50 links (default); side: the side-by-side shape, every issue with "
+        "about two links, get/list/create on both faces with server and database CPU per request",
+    )
+    parser.add_argument("--grow", type=int, default=0, help="side, PostgreSQL: add N links and N notes first")
+    parser.add_argument(
+        "--statements",
+        type=int,
+        default=0,
+        help="side, PostgreSQL: print the N costliest statements per phase",
+    )
     args = parser.parse_args()
     if args.issues < HUB_LINKS + 10:
         parser.error(f"--issues must be at least {HUB_LINKS + 10}")
@@ -522,7 +799,7 @@ def main() -> None:
         f"{args.workers} worker(s), {args.duration:g} s per phase, {os.cpu_count()} CPUs"
     )
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        bench_database(kind, args)
+        (bench_side if args.shape == "side" else bench_database)(kind, args)
 
 
 if __name__ == "__main__":
