@@ -561,7 +561,7 @@ def grow(url: str, seed: Seed, rows: int) -> float:
         first = conn.execute(
             text("SELECT min(id) FROM issues WHERE project_id = :p AND iid > :n"), params
         ).scalar()
-        params["m"] = int(first)
+        params["m"] = int(first or 0)
         assert per_issue < fillers // 2  # so (i, (i + k) % f) are distinct pairs
         conn.execute(
             text(
