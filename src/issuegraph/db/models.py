@@ -314,6 +314,18 @@ class IssueLink(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class LinkComponent(Base):
+    """An issue's connected component over links of one kind (PostgreSQL's creation locks:
+    see links.components). No row: the issue is alone, its component is its own id."""
+
+    __tablename__ = "link_components"
+    __table_args__ = (Index("ix_link_components_kind_component", "kind", "component"),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    component: Mapped[int] = mapped_column(BigId)
+
+
 class Note(Base):
     """A comment or a system note on an issue."""
 

@@ -1,0 +1,137 @@
+"""Locks that serialise only the link creations that could break a graph rule together.
+
+A `blocks`, `parent_of` or `duplicates` link is checked (cycle, one parent, depth, children)
+by reading the graph and then writing an edge; two requests could each add half of a cycle.
+Every such check reads only the weakly connected component of the new link's two issues over
+links of that kind, and two new links can close a cycle together only if, before either is
+added, the source of each is connected to the target of the other: their components are the
+same. So a creation locks the components of its two issues (PostgreSQL transaction-scoped
+advisory locks) instead of the whole installation.
+
+`link_components` stores each linked issue's component per kind (an issue without a row is
+alone: its component is its own id). A new link that joins two components relabels the larger
+id to the smaller in the same transaction, under both locks. Removing a link never splits a
+component (a component only ever grows, so it may serialise a little more than needed, never
+less). SQLite needs none of this: its write transactions are already serial.
+
+Invariant: both issues of every link of these kinds are in one component. Whatever writes
+links of these kinds without `create_link` (the PostgreSQL bulk seed) calls `rebuild` after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, text
+from sqlalchemy.orm import Session
+
+from issuegraph.db.models import LinkComponent
+
+KINDS = ("blocks", "parent_of", "duplicates")
+# One advisory-lock key space per kind: key = space + component id. (Ids never reach 2**48; a
+# collision would only serialise two creations more, never fewer.)
+_SPACE = {kind: (0x1551 << 48) + (n << 44) for n, kind in enumerate(KINDS, start=1)}
+_TABLE = cast(Table, LinkComponent.__table__)
+
+# Each issue's component, then the lock on both in key order, in one statement. The components
+# are read before the locks are granted (one snapshot per statement), so `_COMPONENTS` reads them
+# again afterwards: a concurrent merge may have relabelled one while we waited.
+_LOCK = text(
+    "SELECT ca, cb, pg_advisory_xact_lock(:space + least(ca, cb)), "
+    "pg_advisory_xact_lock(:space + greatest(ca, cb)) FROM (SELECT "
+    "coalesce((SELECT component FROM link_components WHERE kind = :kind AND issue_id = :a), :a) AS ca, "
+    "coalesce((SELECT component FROM link_components WHERE kind = :kind AND issue_id = :b), :b) AS cb) c"
+)
+_COMPONENTS = text(
+    "SELECT coalesce((SELECT component FROM link_components WHERE kind = :kind AND issue_id = :a), :a), "
+    "coalesce((SELECT component FROM link_components WHERE kind = :kind AND issue_id = :b), :b)"
+)
+# Both issues into the component `keep`; every issue of component `old` too.
+_MERGE = text(
+    "WITH moved AS (UPDATE link_components SET component = :keep "
+    "WHERE kind = :kind AND component = :old) "
+    "INSERT INTO link_components (kind, issue_id, component) VALUES (:kind, :a, :keep), (:kind, :b, :keep) "
+    "ON CONFLICT (kind, issue_id) DO NOTHING"
+)
+_MAX_TRIES = 50
+
+
+@dataclass(frozen=True)
+class Held:
+    """The components whose locks this transaction holds for a new link a -> b of `kind`."""
+
+    kind: str
+    a: int
+    b: int
+    ca: int
+    cb: int
+
+
+def lock(session: Session, kind: str, a: int, b: int) -> Held | None:
+    """Lock the components of issues a and b over links of `kind` until the transaction ends.
+    None on SQLite (nothing to lock) and for kinds without graph rules."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql" or kind not in _SPACE:
+        return None
+    params = {"kind": kind, "a": a, "b": b, "space": _SPACE[kind]}
+    # The locks are taken inside a savepoint: if a merge relabelled a component while we waited,
+    # rolling back to it lets the locks go, and they are taken again, in key order. Taking the
+    # new one on top could deadlock with a creation that holds it and waits for ours.
+    conn.execute(text("SAVEPOINT link_components"))
+    for _ in range(_MAX_TRIES):
+        ca, cb, _, _ = conn.execute(_LOCK, params).one()
+        now = tuple(conn.execute(_COMPONENTS, params).one())
+        if now == (ca, cb):
+            conn.execute(text("RELEASE SAVEPOINT link_components"))  # the locks stay, with the transaction
+            return Held(kind, a, b, int(ca), int(cb))
+        conn.execute(text("ROLLBACK TO SAVEPOINT link_components"))
+    raise RuntimeError("link components kept changing while being locked")
+
+
+def joined(session: Session, held: Held | None) -> None:
+    """The link a -> b was written: its two components are one now (call under the locks)."""
+    if held is None:
+        return
+    keep, old = min(held.ca, held.cb), max(held.ca, held.cb)
+    if keep == old:
+        return
+    session.connection().execute(
+        _MERGE, {"kind": held.kind, "a": held.a, "b": held.b, "keep": keep, "old": old}
+    )
+
+
+def rebuild(session: Session) -> None:
+    """Recompute every component from the links (PostgreSQL; after bulk writes of links)."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(_TABLE.delete())
+    for kind in KINDS:
+        rows = conn.execute(
+            text("SELECT source_id, target_id FROM issue_links WHERE link_type = :kind"), {"kind": kind}
+        )
+        values = [{"kind": kind, "issue_id": i, "component": c} for i, c in components(rows).items()]
+        for start in range(0, len(values), 10_000):
+            conn.execute(_TABLE.insert(), values[start : start + 10_000])
+
+
+def components(edges: Any) -> dict[int, int]:
+    """Each issue of these edges -> the smallest issue id of its weakly connected component."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    for s, t in edges:
+        rs, rt = find(s), find(t)
+        parent.setdefault(s, s)
+        parent.setdefault(t, t)
+        if rs != rt:
+            parent[max(rs, rt)] = min(rs, rt)
+    return {x: find(x) for x in parent}
