@@ -25,6 +25,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
+from sqlalchemy.util.concurrency import await_
 
 from issuegraph.db.models import LinkComponent
 
@@ -34,18 +35,23 @@ KINDS = ("blocks", "parent_of", "duplicates")
 _SPACE = {kind: (0x1551 << 48) + (n << 44) for n, kind in enumerate(KINDS, start=1)}
 _TABLE = cast(Table, LinkComponent.__table__)
 
-# Each issue's component, then the lock on both in key order, in one statement. The components
-# are read before the locks are granted (one snapshot per statement), so `_COMPONENTS` reads them
-# again afterwards: a concurrent merge may have relabelled one while we waited.
-_LOCK = text(
-    "SELECT ca, cb, pg_advisory_xact_lock(:space + least(ca, cb)), "
-    "pg_advisory_xact_lock(:space + greatest(ca, cb)) FROM (SELECT "
-    "coalesce((SELECT component FROM link_components WHERE kind = :kind AND issue_id = :a), :a) AS ca, "
-    "coalesce((SELECT component FROM link_components WHERE kind = :kind AND issue_id = :b), :b) AS cb) c"
+# Each issue's component (an issue without a row is alone: its own id).
+_OF = (
+    "coalesce((SELECT component FROM link_components WHERE kind = '{kind}' AND issue_id = {a}), {a}) AS ca, "
+    "coalesce((SELECT component FROM link_components WHERE kind = '{kind}' AND issue_id = {b}), {b}) AS cb"
 )
-_COMPONENTS = text(
-    "SELECT coalesce((SELECT component FROM link_components WHERE kind = :kind AND issue_id = :a), :a), "
-    "coalesce((SELECT component FROM link_components WHERE kind = :kind AND issue_id = :b), :b)"
+# Wait for both components' locks, in key order. The components are read before the locks are
+# granted (one snapshot per statement), so `_HOLD` reads them again afterwards.
+_WAIT = (
+    "SELECT pg_advisory_xact_lock({space} + least(ca, cb)), "
+    "pg_advisory_xact_lock({space} + greatest(ca, cb)) FROM (SELECT " + _OF + ") c"
+)
+# The components now, and whether this transaction holds both locks; a try never waits, so taking a
+# lock here, out of key order, cannot deadlock. (It holds them already unless a merge relabelled a
+# component while it waited.)
+_HOLD = text(
+    "SELECT ca, cb, pg_try_advisory_xact_lock(:space + ca) AND pg_try_advisory_xact_lock(:space + cb) "
+    "FROM (SELECT " + _OF.replace("'{kind}'", ":kind").replace("{a}", ":a").replace("{b}", ":b") + ") c"
 )
 # Both issues into the component `keep`; every issue of component `old` too.
 _MERGE = text(
@@ -75,18 +81,29 @@ def lock(session: Session, kind: str, a: int, b: int) -> Held | None:
     if conn.dialect.name != "postgresql" or kind not in _SPACE:
         return None
     params = {"kind": kind, "a": a, "b": b, "space": _SPACE[kind]}
-    # The locks are taken inside a savepoint: if a merge relabelled a component while we waited,
-    # rolling back to it lets the locks go, and they are taken again, in key order. Taking the
-    # new one on top could deadlock with a creation that holds it and waits for ours.
-    conn.execute(text("SAVEPOINT link_components"))
+    wait = _WAIT.format(kind=kind, a=int(a), b=int(b), space=_SPACE[kind])  # integers and a known kind
+    # The waits happen inside a savepoint: if another transaction holds a component we did not
+    # wait for (a merge relabelled ours meanwhile), rolling back to it lets our locks go and we
+    # wait again, in key order. Waiting for the new one on top could deadlock.
+    _simple(conn, f"SAVEPOINT link_components; {wait}")
     for _ in range(_MAX_TRIES):
-        ca, cb, _, _ = conn.execute(_LOCK, params).one()
-        now = tuple(conn.execute(_COMPONENTS, params).one())
-        if now == (ca, cb):
-            conn.execute(text("RELEASE SAVEPOINT link_components"))  # the locks stay, with the transaction
+        ca, cb, holds = conn.execute(_HOLD, params).one()
+        if holds:  # the savepoint stays open to the end of the transaction; so do the locks
             return Held(kind, a, b, int(ca), int(cb))
-        conn.execute(text("ROLLBACK TO SAVEPOINT link_components"))
+        _simple(conn, f"ROLLBACK TO SAVEPOINT link_components; {wait}")
     raise RuntimeError("link components kept changing while being locked")
+
+
+def _simple(conn: Any, sql: str) -> None:
+    """Statements without parameters in one round trip (asyncpg's simple query protocol);
+    psycopg (outside requests) runs them one by one."""
+    if conn.dialect.driver != "asyncpg":
+        for statement in sql.split("; "):
+            conn.exec_driver_sql(statement)
+        return
+    if conn._has_events or conn.engine._has_events:  # statement counters see it, as DriverQuery
+        conn.dispatch.before_cursor_execute(conn, None, sql, (), None, False)
+    await_(conn.connection.driver_connection.execute(sql))
 
 
 def joined(session: Session, held: Held | None) -> None:
