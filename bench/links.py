@@ -767,6 +767,89 @@ def bench_side(kind: str, args: argparse.Namespace) -> None:
             meter.close()
 
 
+# ---------------------------------------------------------------- blocks across projects (--shape projects)
+
+
+def seed_projects(url: str, projects: int, per_project: int) -> list[int]:
+    """`projects` projects of `per_project` issues each, no links; returns the project ids."""
+    from issuegraph.accounts.service import authenticate, ensure_admin_token
+    from issuegraph.config import get_settings
+    from issuegraph.db import migrate
+    from issuegraph.db.engine import Database
+    from issuegraph.issues import service as issues
+    from issuegraph.projects import service as project_service
+
+    use_database(url)
+    migrate.upgrade(url)
+    database = Database(get_settings())
+    ids = []
+    try:
+        with database.session() as session:
+            ensure_admin_token(session, TOKEN)
+        with database.session() as session:
+            actor = authenticate(session, TOKEN)
+            group = project_service.create_group(session, actor, name="Bench", path=GROUP)
+            for n in range(projects):
+                project = project_service.create_project(
+                    session, actor, name=f"p{n}", path=f"p{n}", namespace_id=group.id
+                )
+                access = project_service.resolve_project(session, actor, project.id)
+                for m in range(per_project):
+                    issues.create_issue(session, access, issues.IssueFields(title=f"Bench issue {m}"))
+                ids.append(project.id)
+    finally:
+        database.dispose()
+    return ids
+
+
+def bench_projects(kind: str, args: argparse.Namespace) -> None:
+    """`blocks` creations between random pairs of issues of one project (lower iid blocks higher,
+    so no cycle is refused), over --projects projects, through the GitLab face."""
+    per_project = max(10, args.issues // args.projects)
+    database = sqlite_database() if kind == "sqlite" else postgres_database()
+    with database as url:
+        began = time.perf_counter()
+        project_ids = seed_projects(url, args.projects, per_project)
+        print(
+            f"\n== {kind}, blocks across {args.projects} projects of {per_project} issues: seeded in "
+            f"{time.perf_counter() - began:.1f} s"
+        )
+        rng = random.Random(20261204)
+        taken: set[tuple[int, int, int]] = set()
+        jobs: list[Request] = []
+        while len(jobs) < min(int(args.duration * 2000), args.projects * per_project * 4):
+            pid = rng.choice(project_ids)
+            a, b = sorted(rng.sample(range(1, per_project + 1), 2))
+            if (pid, a, b) in taken:
+                continue
+            taken.add((pid, a, b))
+            body = {"target_project_id": pid, "target_issue_iid": b, "link_type": "blocks"}
+            jobs.append(("POST", f"/api/v4/projects/{pid}/issues/{a}/links", body))
+        meter = DatabaseMeter(url) if kind == "postgresql" else None
+        with running_server(url, args.workers) as (base, pid_):
+            if meter:
+                meter.start()
+            run = load(base, iter(jobs), args.duration, 10**9, pid_)
+            server = run.cpu_ms[0] if run.cpu_ms else 0.0
+            created = run.statuses.get(201, 0)
+            db = ""
+            rows: list[tuple[Any, ...]] = []
+            if meter:
+                db_cpu, rows, _ = meter.stop(run.requests)
+                db = f", database {db_cpu:.2f}"
+            print(
+                f"  blocks creates: {created / run.seconds:6.1f}/s ({created} in {run.seconds:.1f} s, "
+                f"{args.workers} worker(s)); p50 {run.pct(0.5):.1f} ms, p99 {run.pct(0.99):.1f} ms; "
+                f"CPU per create: server {server:.2f}{db}; statuses {dict(run.statuses)}"
+            )
+            for refused in run.bodies:
+                print(f"  refused: {refused.decode(errors='replace')}")
+            if rows:
+                print("\n".join(statement_report(rows, run.requests, args.statements)))
+        if meter:
+            meter.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -779,11 +862,13 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=2000, help="issues to seed (default 2000)")
     parser.add_argument(
         "--shape",
-        choices=("hub", "side"),
+        choices=("hub", "side", "projects"),
         default="hub",
         help="hub: one issue with 50 links (default); side: the side-by-side shape, every issue with "
-        "about two links, get/list/create on both faces with server and database CPU per request",
+        "about two links, get/list/create on both faces with server and database CPU per request; "
+        "projects: blocks creations across --projects projects (use with --workers)",
     )
+    parser.add_argument("--projects", type=int, default=100, help="projects: how many (default 100)")
     parser.add_argument("--grow", type=int, default=0, help="side, PostgreSQL: add N links and N notes first")
     parser.add_argument(
         "--statements",
@@ -799,7 +884,7 @@ def main() -> None:
         f"{args.workers} worker(s), {args.duration:g} s per phase, {os.cpu_count()} CPUs"
     )
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        (bench_side if args.shape == "side" else bench_database)(kind, args)
+        {"side": bench_side, "projects": bench_projects}.get(args.shape, bench_database)(kind, args)
 
 
 if __name__ == "__main__":
