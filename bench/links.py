@@ -827,9 +827,13 @@ def bench_projects(kind: str, args: argparse.Namespace) -> None:
             jobs.append(("POST", f"/api/v4/projects/{pid}/issues/{a}/links", body))
         meter = DatabaseMeter(url) if kind == "postgresql" else None
         with running_server(url, args.workers) as (base, pid_):
+            queue = iter(jobs)
+            # Warm-up: every worker opens its connections and prepares its statements first.
+            warm = load(base, queue, 3.0, 10**9, pid_)
+            print(f"  warm-up: {warm.requests} creates in {warm.seconds:.1f} s (not counted)")
             if meter:
                 meter.start()
-            run = load(base, iter(jobs), args.duration, 10**9, pid_)
+            run = load(base, queue, args.duration, 10**9, pid_)
             server = run.cpu_ms[0] if run.cpu_ms else 0.0
             created = run.statuses.get(201, 0)
             db = ""
