@@ -12,10 +12,17 @@ loopback port and, at concurrency 8 (one httpx client per thread), measures:
   * the server's peak RSS (VmHWM of the server process and its children),
   * SQL statements per create and per list (in-process, on the same database).
 
+--shape side runs the side-by-side shape instead (every issue with about two links; get an issue,
+list its links and create links through both faces) and prints the server's and the database's
+CPU per request (the database's from its backends' /proc stat) and, with --statements N and
+pg_stat_statements loaded, the N costliest statements of each phase; --grow N first adds N links
+and N notes on filler issues. --shape projects creates `blocks` links across --projects projects.
+
 It prints figures and asserts nothing (see bench/README.md for recorded results).
 
     .venv/bin/python bench/links.py [--db sqlite|postgresql|both] [--workers N]
-                                    [--duration SECONDS] [--issues N]
+                                    [--duration SECONDS] [--issues N] [--shape hub|side|projects]
+                                    [--grow N] [--statements N] [--projects N]
 """
 
 from __future__ import annotations
