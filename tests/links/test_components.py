@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from issuegraph.db import migrate
 from issuegraph.db.engine import Database
 from issuegraph.links import components
+from tests.conftest import PG_ADMIN_URL
+from tests.serverproc import fresh_pg_database
 
 _serial = itertools.count()
 
@@ -110,3 +114,71 @@ def test_a_lock_taken_during_a_merge_follows_the_new_component(factory, database
     waited = result["held"]
     assert (waited.ca, waited.cb) == (e, a)  # it read D's component again after the wait
     assert result["a_is_free"] is True  # it holds A's component's lock (re-entrant)
+
+
+def test_the_migration_fills_components_from_existing_links(pg_url):
+    """Upgrading a PostgreSQL database that already has links labels their components."""
+    with fresh_pg_database(PG_ADMIN_URL, f"ig_components_{os.getpid()}") as url:
+        migrate.upgrade(url, "3b1e6f0c9a21")  # the revision before link_components
+        engine = create_engine(url)
+        now = "'2026-01-01 00:00:00+00'"
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, name, email, state, is_admin, created_at) "
+                    f"VALUES (1, 'root', 'Root', 'root@x', 'active', true, {now})"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO namespaces (id, kind, name, path, full_path, traversal_ids, owner_id, "
+                    f"visibility, description, created_at) VALUES (1, 'user', 'R', 'r', 'r', '1', 1, "
+                    f"'public', '', {now})"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO projects (id, namespace_id, name, path, full_path, description, visibility, "
+                    "creator_id, last_issue_iid, close_policy, close_duplicates, created_at, updated_at) "
+                    f"VALUES (1, 1, 'p', 'p', 'r/p', '', 'public', 1, 6, 'allow', false, {now}, {now})"
+                )
+            )
+            for n in range(1, 7):
+                conn.execute(
+                    text(
+                        "INSERT INTO issues (id, project_id, iid, title, description, state, status, "
+                        "priority, confidential, discussion_locked, author_id, created_at, updated_at) "
+                        f"VALUES ({n}, 1, {n}, 'i', '', 'opened', 'open', 'normal', false, false, 1, "
+                        f"{now}, {now})"
+                    )
+                )
+            for n, (s, t, kind) in enumerate(
+                [
+                    (5, 3, "blocks"),
+                    (3, 6, "blocks"),
+                    (1, 2, "blocks"),
+                    (2, 4, "parent_of"),
+                    (4, 6, "related_to"),
+                ],
+                start=1,
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO issue_links (id, source_id, target_id, link_type, pair_lo, pair_hi, "
+                        f"created_at, updated_at) VALUES ({n}, {s}, {t}, '{kind}', {min(s, t)}, {max(s, t)}, "
+                        f"{now}, {now})"
+                    )
+                )
+        migrate.upgrade(url)
+        with engine.connect() as conn:
+            rows = set(conn.execute(text("SELECT kind, issue_id, component FROM link_components")).all())
+        engine.dispose()
+    assert rows == {
+        ("blocks", 3, 3),
+        ("blocks", 5, 3),
+        ("blocks", 6, 3),
+        ("blocks", 1, 1),
+        ("blocks", 2, 1),
+        ("parent_of", 2, 2),
+        ("parent_of", 4, 2),
+    }
