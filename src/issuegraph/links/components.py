@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.util.concurrency import await_
 
 from issuegraph.db.models import LinkComponent
+from issuegraph.db.sql import raise_through_sqlalchemy
 
 KINDS = ("blocks", "parent_of", "duplicates")
 # One advisory-lock key space per kind: key = space + component id. (Ids never reach 2**48; a
@@ -101,9 +102,16 @@ def _simple(conn: Any, sql: str) -> None:
         for statement in sql.split("; "):
             conn.exec_driver_sql(statement)
         return
-    if conn._has_events or conn.engine._has_events:  # statement counters see it, as DriverQuery
+    events = conn._has_events or conn.engine._has_events
+    if events:  # statement counters and logs see it, as DriverQuery's
         conn.dispatch.before_cursor_execute(conn, None, sql, (), None, False)
-    await_(conn.connection.driver_connection.execute(sql))
+    adapted = conn.connection.dbapi_connection
+    try:
+        await_(adapted.driver_connection.execute(sql))
+    except Exception as error:  # a disconnect invalidates the pool, an outage is a 503
+        raise_through_sqlalchemy(conn, adapted, error, sql, ())
+    if events:
+        conn.dispatch.after_cursor_execute(conn, None, sql, (), None, False)
 
 
 def joined(session: Session, held: Held | None) -> None:
