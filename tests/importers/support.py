@@ -203,12 +203,13 @@ def _user(value: Any) -> Any:
     return value
 
 
-def _clean(value: Any, *, ms: bool) -> Any:
-    """Ids and URLs differ between two servers by design; users compared by username."""
+def _clean(value: Any, *, ms: bool, drop: frozenset[str] = frozenset()) -> Any:
+    """Ids and URLs differ between two servers by design; users compared by username; `drop`:
+    fields a face cannot carry, at any depth."""
     if isinstance(value, dict):
-        return {k: _clean(_user(v), ms=ms) for k, v in value.items() if k not in _DROP}
+        return {k: _clean(_user(v), ms=ms, drop=drop) for k, v in value.items() if k not in _DROP | drop}
     if isinstance(value, list):
-        return [_clean(_user(v), ms=ms) for v in value]
+        return [_clean(_user(v), ms=ms, drop=drop) for v in value]
     if ms and isinstance(value, str) and len(value) > 20 and value[10:11] == "T" and value.endswith("Z"):
         return value[:23] if "." in value else value[:19] + ".000"  # GitLab's API carries milliseconds
     return value
@@ -238,20 +239,21 @@ def snapshot(base: str, paths: list[str], *, ms: bool, drop: frozenset[str] = fr
                 sc_comments = get(f"/issues/id:{issue['id']}/comments")["issue_comments"]
                 out[key] = _clean(
                     {
-                        "gitlab": {k: v for k, v in issue.items() if k not in drop},
+                        "gitlab": issue,
                         "notes": [n for n in notes if not n["system"]],
                         "links": sorted(
                             ({**x, "_ref": x["web_url"].split("/", 3)[3]} for x in links),
                             key=lambda x: x["_ref"],
                         ),
-                        "sourcecraft": {k: v for k, v in sc_issue.items() if k not in drop},
+                        "sourcecraft": sc_issue,
                         "sc_links": sorted(
-                            ({k: v for k, v in x.items() if k not in drop} for x in sc_links),
+                            sc_links,
                             key=lambda x: (x["target"]["slug"], x["link_type"]),
                         ),
                         "sc_comments": sc_comments,
                     },
                     ms=ms,
+                    drop=drop,
                 )
     return out
 
