@@ -41,27 +41,31 @@ def database(kind: str, tmp: Path, name: str) -> Iterator[str]:
 
 
 @contextmanager
-def source_and_copy(kind: str, tmp: Path) -> Iterator[tuple[str, str, str]]:
-    """Two running servers on fresh databases: (source URL, copy URL, copy database URL)."""
+def source_and_copy(kind: str, tmp: Path, *, with_source_db: bool = False) -> Iterator[Any]:
+    """Two running servers on fresh databases: (source URL, copy URL, copy database URL[, source
+    database URL])."""
     with ExitStack() as stack:
         source_db = stack.enter_context(database(kind, tmp, "source"))
         copy_db = stack.enter_context(database(kind, tmp, "copy"))
         source = stack.enter_context(running_server(source_db, TOKEN))
         copy = stack.enter_context(running_server(copy_db, TOKEN))
-        yield source, copy, copy_db
+        yield (source, copy, copy_db, source_db) if with_source_db else (source, copy, copy_db)
 
 
 def import_command(face: str, source: str, *args: str) -> list[str]:
     return [sys.executable, "-m", "issuegraph.cli", "import", face, source, "--token", TOKEN, *args]
 
 
-def run_import(copy_db: str, command: list[str], tmp: Path) -> dict[str, Any]:
+def run_import(
+    copy_db: str, command: list[str], tmp: Path, env_extra: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run the import as a process against the copy's database; its JSON summary."""
     import json
 
     out = tmp / f"summary-{time.monotonic_ns()}.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUEGRAPH_")}
     env["ISSUEGRAPH_DATABASE_URL"] = copy_db
+    env.update(env_extra or {})
     done = subprocess.run(
         [*command, "--summary-json", str(out)],
         env=env,
@@ -81,11 +85,18 @@ def start_import(copy_db: str, command: list[str]) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUEGRAPH_")}
     env["ISSUEGRAPH_DATABASE_URL"] = copy_db
     return subprocess.Popen(
-        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        command,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
 
 
-def kill_when(proc: subprocess.Popen[bytes], copy_db: str, kind: str, at_least: int, timeout: float = 120) -> int:
+def kill_when(
+    proc: subprocess.Popen[bytes], copy_db: str, kind: str, at_least: int, timeout: float = 120
+) -> int:
     """SIGKILL the import once `at_least` objects of `kind` are committed; returns how many were."""
     engine = create_engine(copy_db.replace("postgresql://", "postgresql+psycopg://"))
     deadline = time.monotonic() + timeout
@@ -121,7 +132,9 @@ def client(base: str, token: str = TOKEN) -> gitlab.Gitlab:
 
 def user_token(gl: gitlab.Gitlab, username: str, name: str) -> str:
     user = gl.users.create({"username": username, "name": name, "email": f"{username}@example.com"})
-    token = gl.http_post(f"/users/{user.id}/personal_access_tokens", post_data={"name": "t", "scopes": ["api"]})
+    token = gl.http_post(
+        f"/users/{user.id}/personal_access_tokens", post_data={"name": "t", "scopes": ["api"]}
+    )
     return str(token["token"])  # type: ignore[index]
 
 
@@ -136,7 +149,9 @@ def seed(base: str) -> dict[str, Any]:
     platform = gl.groups.create({"name": "Platform", "path": "platform", "parent_id": acme.id})
     beta = gl.groups.create({"name": "Beta Corp", "path": "beta"})
     acme.members.create({"user_id": users["alice"], "access_level": 30})
-    api = gl.projects.create({"name": "API", "path": "api", "namespace_id": acme.id, "description": "the api"})
+    api = gl.projects.create(
+        {"name": "API", "path": "api", "namespace_id": acme.id, "description": "the api"}
+    )
     core = gl.projects.create({"name": "Core", "path": "core", "namespace_id": platform.id})
     web = gl.projects.create({"name": "Web", "path": "web", "namespace_id": beta.id, "visibility": "public"})
     web.members.create({"user_id": users["bob"], "access_level": 20})
@@ -166,7 +181,9 @@ def seed(base: str) -> dict[str, Any]:
     sc = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"})
     v1 = sc.post("/repos/acme/api/milestones", json={"name": "v1", "description": "first"})
     assert v1.status_code == 200, v1.text
-    changed = sc.patch("/repos/acme/api/issues/4", json={"milestone_id": v1.json()["id"], "status_slug": "inProgress"})
+    changed = sc.patch(
+        "/repos/acme/api/issues/4", json={"milestone_id": v1.json()["id"], "status_slug": "inProgress"}
+    )
     assert changed.is_success, changed.text
     links = [
         ("api1", "core1", "relates_to"),
@@ -269,5 +286,7 @@ def differences(a: Any, b: Any, path: str = "") -> list[str]:
                 out += differences(a[key], b[key], f"{path}/{key}")
         return out
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for n, (x, y) in enumerate(zip(a, b, strict=True)) for d in differences(x, y, f"{path}[{n}]")]
+        return [
+            d for n, (x, y) in enumerate(zip(a, b, strict=True)) for d in differences(x, y, f"{path}[{n}]")
+        ]
     return [] if a == b else [f"{path}: {a!r} != {b!r}"]

@@ -15,7 +15,9 @@ NOT_IN_GITLAB = frozenset({"updated_by", "started_at"})
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_gitlab_import_copies_issues_notes_links_and_second_run_changes_nothing(kind: str, tmp_path: Path) -> None:
+def test_gitlab_import_copies_issues_notes_links_and_second_run_changes_nothing(
+    kind: str, tmp_path: Path
+) -> None:
     """After the import the copy answers as the source on both faces; a second run changes nothing."""
     with source_and_copy(kind, tmp_path) as (source, copy, copy_db):
         seeded = seed(source)

@@ -562,9 +562,11 @@ class Importer:
         seen: set[str] = set()
         outside: list[SourceLink] = []
         for start in range(0, len(ordered), LINK_BATCH):
-            batch = [link for link in ordered[start : start + LINK_BATCH] if link.source_id not in seen]
-            seen.update(link.source_id for link in batch)
-            batch = list({link.source_id: link for link in batch}.values())
+            batch = []
+            for link in ordered[start : start + LINK_BATCH]:  # each link once, as its first reader saw it
+                if link.source_id not in seen:
+                    seen.add(link.source_id)
+                    batch.append(link)
             with self._unit() as session:
                 known = self.mapping.many(session, "link", [link.source_id for link in batch])
                 ends = self.mapping.many(
