@@ -245,7 +245,14 @@ def snapshot(base: str, paths: list[str], *, ms: bool, drop: frozenset[str] = fr
 
         for path in paths:
             quoted = path.replace("/", "%2F")
-            issues = get(f"/api/v4/projects/{quoted}/issues", per_page=100, order_by="created_at", sort="asc")
+            issues: list[dict[str, Any]] = []
+            for page in range(1, 1000):
+                got = get(
+                    f"/api/v4/projects/{quoted}/issues", per_page=100, page=page, order_by="id", sort="asc"
+                )
+                issues += got
+                if len(got) < 100:
+                    break
             for issue in issues:
                 iid = issue["iid"]
                 key = f"{path}#{iid}"
@@ -264,7 +271,11 @@ def snapshot(base: str, paths: list[str], *, ms: bool, drop: frozenset[str] = fr
                         ),
                         "sourcecraft": sc_issue,
                         "sc_links": sorted(
-                            sc_links,
+                            # "link_author" in drop: a face that does not say who linked
+                            (
+                                {k: v for k, v in x.items() if k != "author" or "link_author" not in drop}
+                                for x in sc_links
+                            ),
                             key=lambda x: (x["target"]["slug"], x["link_type"]),
                         ),
                         "sc_comments": sc_comments,
