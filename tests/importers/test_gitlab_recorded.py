@@ -28,7 +28,7 @@ THROTTLED = "/api/v4/projects/3/issues/6/notes"
 class Replay(BaseHTTPRequestHandler):
     hits: dict[str, list[float]]
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         self.hits.setdefault(path, []).append(time.monotonic())
         if path == THROTTLED and len(self.hits[path]) == 1:

@@ -38,8 +38,8 @@ def _force_link(database_url: str, source_id: int, target_id: int, link_type: st
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_cycle_second_parent_and_limit_are_left_out_and_listed(kind: str, tmp_path: Path) -> None:
-    """A blocking cycle, a double parent and a link over the limit: each listed with its rule, the rest imported."""
-    with source_and_copy(kind, tmp_path, with_source_db=True) as (source, copy, copy_db, source_db):
+    """A blocking cycle, a double parent, a link over the limit: each listed with its rule; the rest in."""
+    with source_and_copy(kind, tmp_path, with_source_db=True) as (source, _copy, copy_db, source_db):
         gl = client(source)
         group = gl.groups.create({"name": "g", "path": "g"})
         project = gl.projects.create({"name": "p", "path": "p", "namespace_id": group.id})
