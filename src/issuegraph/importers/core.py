@@ -446,11 +446,15 @@ class Importer:
         with self._unit() as session:
             project_id = self._project_id(session, project)
             access = access_by_project_ids(session, self.actor, [project_id])[project_id]
+            rows = self.mapping.many(session, "issue", fingerprints)
+            present = set(
+                session.scalars(select(Issue.id).where(Issue.id.in_([r.local_id for r in rows.values()])))
+            )
             for issue in page:
                 row = rows.get(issue.source_id)
-                if issue in changed or (row is not None and session.get(Issue, row.local_id) is None):
+                if issue in changed or (row is not None and row.local_id not in present):
                     got = notes[issue.source_id].result() if issue.source_id in notes else []
-                    self._write_issue(session, access, issue, got, fingerprints[issue.source_id])
+                    self._write_issue(session, access, issue, row, got, fingerprints[issue.source_id])
                 else:
                     self.summary.count("issue", "unchanged")
             self._advance("issues", len(page))
@@ -481,11 +485,11 @@ class Importer:
         session: Session,
         access: ProjectAccess,
         issue: SourceIssue,
+        row: Any,
         notes: list[SourceNote] | None,
         fingerprint: str,
     ) -> None:
         ref = f"{access.project.full_path}#{issue.iid}"
-        row = self.mapping.get(session, "issue", issue.source_id)
         existing = session.get(Issue, row.local_id) if row is not None else None
         project_id = access.project.id
         try:
@@ -520,7 +524,13 @@ class Importer:
                 self._write_notes(session, local, ref, notes or [])
                 # A failed comment read leaves the fingerprint empty: the next run reads them again.
                 self.mapping.remember(
-                    session, "issue", issue.source_id, local.id, fingerprint if complete else "", row
+                    session,
+                    "issue",
+                    issue.source_id,
+                    local.id,
+                    fingerprint if complete else "",
+                    row,
+                    new=row is None,
                 )
         except DomainError as exc:
             self.summary.fail("issue", ref, exc.message)
@@ -547,7 +557,9 @@ class Importer:
                         updated_at=note.updated_at,
                         existing=existing,
                     )
-                    self.mapping.remember(session, "note", note.source_id, local.id, fingerprint, row)
+                    self.mapping.remember(
+                        session, "note", note.source_id, local.id, fingerprint, row, new=row is None
+                    )
             except DomainError as exc:
                 self.summary.fail("note", f"{ref} note {note.source_id}", exc.message)
                 continue
@@ -572,15 +584,29 @@ class Importer:
                 ends = self.mapping.many(
                     session, "issue", {x for link in batch for x in (link.issue_id, link.other_id)}
                 )
+                issues = {
+                    i.id: i
+                    for i in session.scalars(
+                        select(Issue).where(Issue.id.in_([row.local_id for row in ends.values()]))
+                    )
+                }
                 for link in batch:
-                    self._write_link(session, link, known, ends, outside)
+                    self._write_link(session, link, known, ends, issues, outside)
             self._advance("links", len(batch))
         with self._unit() as session:
             done = self.mapping.many(session, "issue", self._link_markers)
+            markers = self.mapping.many(session, "issue_links", self._link_markers)
             for issue_id, fingerprint in self._link_markers.items():
                 if issue_id not in self._incomplete and issue_id in done:
+                    row = markers.get(issue_id)
                     self.mapping.remember(
-                        session, "issue_links", issue_id, done[issue_id].local_id, fingerprint
+                        session,
+                        "issue_links",
+                        issue_id,
+                        done[issue_id].local_id,
+                        fingerprint,
+                        row,
+                        new=row is None,
                     )
         self._link_markers.clear()
         if not (self.options.follow_links and outside):
@@ -593,6 +619,7 @@ class Importer:
         link: SourceLink,
         known: dict[str, Any],
         ends: dict[str, Any],
+        issues: dict[int, Issue],
         outside: list[SourceLink],
     ) -> None:
         ref = f"{link.issue_ref} {link.link_type.value} {link.other_ref}"
@@ -607,14 +634,6 @@ class Importer:
             self._incomplete.add(link.other_id)
             self.summary.skip("link", ref, "its issue was not imported")
             return
-        issues = {
-            i.id: i
-            for i in session.scalars(
-                select(Issue).where(
-                    Issue.id.in_([ends[link.issue_id].local_id, ends[link.other_id].local_id])
-                )
-            )
-        }
         source, target = issues.get(ends[link.issue_id].local_id), issues.get(ends[link.other_id].local_id)
         if source is None or target is None:
             self.summary.skip("link", ref, "its issue was deleted here")
@@ -630,7 +649,7 @@ class Importer:
                     created_at=link.created_at,
                     author_id=self._user_id(session, link.author) if link.author else None,
                 )
-                self.mapping.remember(session, "link", link.source_id, local.id)
+                self.mapping.remember(session, "link", link.source_id, local.id, new=True)
         except DomainError as exc:
             self._incomplete.update((link.issue_id, link.other_id))
             self.summary.skip("link", ref, f"{exc.code}: {exc.message}")

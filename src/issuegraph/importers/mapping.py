@@ -51,9 +51,13 @@ class Mapping:
         local_id: int,
         fingerprint: str = "",
         row: ImportedObject | None = None,
+        *,
+        new: bool = False,
     ) -> ImportedObject:
-        """Record (or update) what `source_id` became here."""
-        row = row if row is not None else self.get(session, kind, source_id)
+        """Record (or update) what `source_id` became here. `row`: its row, read by the caller in
+        this session; `new`: the caller knows there is none. Written with the transaction."""
+        if row is None and not new:
+            row = self.get(session, kind, source_id)
         if row is None:
             row = ImportedObject(
                 instance_url=self.instance_url,
@@ -68,5 +72,4 @@ class Mapping:
             row.local_id = local_id
             row.fingerprint = fingerprint
             row.updated_at = utcnow()
-        session.flush()
         return row
