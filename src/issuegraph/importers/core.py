@@ -590,8 +590,9 @@ class Importer:
                         select(Issue).where(Issue.id.in_([row.local_id for row in ends.values()]))
                     )
                 }
+                accesses = access_by_project_ids(session, self.actor, {i.project_id for i in issues.values()})
                 for link in batch:
-                    self._write_link(session, link, known, ends, issues, outside)
+                    self._write_link(session, link, known, ends, issues, accesses, outside)
             self._advance("links", len(batch))
         with self._unit() as session:
             done = self.mapping.many(session, "issue", self._link_markers)
@@ -620,6 +621,7 @@ class Importer:
         known: dict[str, Any],
         ends: dict[str, Any],
         issues: dict[int, Issue],
+        accesses: dict[int, ProjectAccess],
         outside: list[SourceLink],
     ) -> None:
         ref = f"{link.issue_ref} {link.link_type.value} {link.other_ref}"
@@ -648,6 +650,7 @@ class Importer:
                     link.link_type,
                     created_at=link.created_at,
                     author_id=self._user_id(session, link.author) if link.author else None,
+                    accesses=accesses,
                 )
                 self.mapping.remember(session, "link", link.source_id, local.id, new=True)
         except DomainError as exc:
