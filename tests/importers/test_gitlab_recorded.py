@@ -5,6 +5,7 @@ award emoji...) are ignored, 429 with Retry-After is waited out, system notes ar
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,11 +28,15 @@ THROTTLED = "/api/v4/projects/3/issues/6/notes"
 
 class Replay(BaseHTTPRequestHandler):
     hits: dict[str, list[float]]
+    broken: set[str]  # paths whose connection drops without an answer
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         self.hits.setdefault(path, []).append(time.monotonic())
-        if path == THROTTLED and len(self.hits[path]) == 1:
+        if path in self.broken:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+        elif path == THROTTLED and len(self.hits[path]) == 1:
             self._send(429, {"message": "429 Too Many Requests"}, {"Retry-After": "1"})
         elif path in RECORDED:
             self._send(200, RECORDED[path])
@@ -52,10 +57,14 @@ class Replay(BaseHTTPRequestHandler):
         pass
 
 
+BROKEN: set[str] = set()
+
+
 @pytest.fixture
 def replay() -> Iterator[tuple[str, dict[str, list[float]]]]:
     hits: dict[str, list[float]] = {}
-    handler = type("Handler", (Replay,), {"hits": hits})
+    BROKEN.clear()
+    handler = type("Handler", (Replay,), {"hits": hits, "broken": BROKEN})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -111,3 +120,45 @@ def test_documented_gitlab_json_imports_and_extra_fields_are_ignored(
         assert ("raymond_smith", 50) in group_members
     first, second = hits[THROTTLED]
     assert second - first >= 1.0  # Retry-After: 1 was waited out
+
+
+def test_dropped_connection_on_one_item_is_reported_and_the_run_goes_on(
+    database: Database, replay: tuple[str, dict[str, list[float]]]
+) -> None:
+    """A request that keeps failing is retried, then reported with its reason; the rest is imported."""
+    url, hits = replay
+    BROKEN.add("/api/v4/projects/3/issues/7/links")
+    source = GitLabSource(url, "t0ken", projects=["acme/api"], attempts=2, client_retries=1)
+    summary = Importer(database, source, Options(workers=2)).run()
+    source.gl.session.close()
+    assert [(p.kind, p.ref) for p in summary.failures] == [("link", "links of acme/api#7")]
+    assert len(hits["/api/v4/projects/3/issues/7/links"]) == 4  # 2 attempts x (1 + 1 client retry)
+    counts = {f"{k}.{o}": n for (k, o), n in summary.counts.items()}
+    assert counts["issue.imported"] == 2 and counts["link.imported"] == 1
+
+
+def test_dry_run_writes_nothing(database: Database, replay: tuple[str, dict[str, list[float]]]) -> None:
+    """--dry-run counts what would be imported and leaves the database as it was."""
+    url, _ = replay
+    source = GitLabSource(url, "t0ken", projects=["acme/api"])
+    summary = Importer(database, source, Options(dry_run=True)).run()
+    source.gl.session.close()
+    counts = {f"{k}.{o}": n for (k, o), n in summary.counts.items()}
+    assert counts["issue.imported"] == 2 and counts["link.imported"] == 1
+    with database.session() as session:
+        assert session.scalars(select(Issue)).all() == []
+        assert session.scalars(select(User).where(User.username == "john_doe")).all() == []
+
+
+def test_user_map_renames_source_users(
+    database: Database, replay: tuple[str, dict[str, list[float]]]
+) -> None:
+    """--user-map sends a source username to an existing local user; nobody else is created for it."""
+    url, _ = replay
+    source = GitLabSource(url, "t0ken", projects=["acme/api"])
+    Importer(database, source, Options(user_map={"raymond_smith": "root"})).run()
+    source.gl.session.close()
+    with database.session() as session:
+        issue = session.scalar(select(Issue).where(Issue.iid == 6))
+        assert issue is not None and session.get(User, issue.author_id).username == "root"  # type: ignore[union-attr]
+        assert session.scalars(select(User).where(User.username == "raymond_smith")).all() == []

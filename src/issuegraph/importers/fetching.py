@@ -56,7 +56,7 @@ def with_retries(
     call: Callable[[], T],
     *,
     attempts: int = ATTEMPTS,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     transient: tuple[type[BaseException], ...] = (),
 ) -> T:
     """`call()`, again after a network error or a retryable answer, then FetchError."""
@@ -72,5 +72,5 @@ def with_retries(
             reason = f"{type(exc).__name__}: {exc}"
             wait = BACKOFF * 2**attempt
         if attempt + 1 < attempts:
-            sleep(min(wait, MAX_WAIT))
+            (sleep or time.sleep)(min(wait, MAX_WAIT))
     raise FetchError(what, reason)

@@ -140,8 +140,10 @@ class GitLabSource:
         groups: list[str] = (),  # type: ignore[assignment]
         timeout: float = 30,
         attempts: int = 4,
+        client_retries: int = 5,
     ) -> None:
         self.instance_url = url.rstrip("/")
+        self.client_retries = client_retries  # python-gitlab's own, per request (429, 5xx, connection)
         self.project_paths = list(projects)
         self.group_paths = list(groups)
         self.attempts = attempts
@@ -170,13 +172,18 @@ class GitLabSource:
         return with_retries(what, once, attempts=self.attempts, transient=_TRANSIENT)
 
     def _get(self, what: str, path: str, **query: Any) -> dict[str, Any]:
-        result = self._call(what, lambda: self.gl.http_get(path, query_data=query))
+        result = self._call(
+            what, lambda: self.gl.http_get(path, query_data=query, max_retries=self.client_retries)
+        )
         if not isinstance(result, dict):
             raise FetchError(what, "the answer is not a JSON object")
         return result
 
     def _list(self, what: str, path: str, **query: Any) -> list[dict[str, Any]]:
-        result = self._call(what, lambda: self.gl.http_list(path, query_data=query, get_all=True))
+        result = self._call(
+            what,
+            lambda: self.gl.http_list(path, query_data=query, get_all=True, max_retries=self.client_retries),
+        )
         return [x for x in result if isinstance(x, dict)]
 
     def _optional_list(self, what: str, path: str, **query: Any) -> list[dict[str, Any]]:
@@ -297,6 +304,7 @@ class GitLabSource:
                 f"/projects/{project.handle}/issues",
                 query_data={"scope": "all", "order_by": "created_at", "sort": "asc", "per_page": PAGE},
                 iterator=True,
+                max_retries=self.client_retries,
             ),
         )
         batch: list[SourceIssue] = []
