@@ -37,7 +37,7 @@ def test_upgrade_is_idempotent(database_url):
 # ---------------------------------------------------------------- 7ca44bd8de15: SQLite AUTOINCREMENT
 
 BEFORE_AUTOINCREMENT = "8ee573a4f34b"
-AUTOINCREMENT = "7ca44bd8de15"  # later migrations add to the schema; these tests compare around this one
+AUTOINCREMENT = "7ca44bd8de15"  # these tests go up to it, not to the head: later migrations add tables
 _NOW = "'2026-01-01 00:00:00.000000'"
 _OLD_ROWS = [
     "INSERT INTO users (id, username, name, email, state, is_admin, created_at) VALUES "
@@ -177,7 +177,7 @@ def test_sqlite_autoincrement_downgrade_restores_the_old_tables(tmp_path):
     """Downgrading recreates the tables without AUTOINCREMENT, rows and schema as before."""
     url, engine = _database_before_autoincrement(tmp_path)
     schema, rows = _schema(engine), _rows(engine)
-    migrate.upgrade(url)
+    migrate.upgrade(url, AUTOINCREMENT)
     command.downgrade(migrate.alembic_config(url), BEFORE_AUTOINCREMENT)
     engine.dispose()
     assert _schema(engine) == schema
@@ -197,5 +197,5 @@ def test_autoincrement_migration_is_a_no_op_on_postgresql(pg_url):
         migrate.upgrade(pg_url, AUTOINCREMENT)
         assert _schema(engine) == schema
     finally:
-        migrate.upgrade(pg_url)  # the session's database stays at head for the other tests
+        migrate.upgrade(pg_url)  # the session's database is shared by the tests after this one
         engine.dispose()

@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, text
 
 from issuegraph.db import migrate
 
-BEFORE = "7ca44bd8de15"
+BEFORE = "3f1c0a9e5b72"
 
 
 def test_backfill_names_the_referenced_issue(database_url):

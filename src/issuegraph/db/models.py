@@ -292,6 +292,14 @@ class IssueLink(Base):
             sqlite_where=text("link_type = 'duplicates'"),
         ),
         Index("ix_issue_links_source_id_link_type", "source_id", "link_type", "target_id"),
+        # The open issues an issue blocks (its representation's count) read only its blocks links.
+        Index(
+            "ix_issue_links_blocks_source_id",
+            "source_id",
+            "target_id",
+            postgresql_where=text("link_type = 'blocks'"),
+            sqlite_where=text("link_type = 'blocks'"),
+        ),
         Index("ix_issue_links_target_id_link_type", "target_id", "link_type", "source_id"),
         NEVER_REUSE_IDS,
     )
@@ -307,11 +315,33 @@ class IssueLink(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class LinkComponent(Base):
+    """An issue's connected component over links of one kind (PostgreSQL's creation locks:
+    see links.components). No row: the issue is alone, its component is its own id."""
+
+    __tablename__ = "link_components"
+    __table_args__ = (Index("ix_link_components_kind_component", "kind", "component"),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    component: Mapped[int] = mapped_column(BigId)
+
+
 class Note(Base):
     """A comment or a system note on an issue."""
 
     __tablename__ = "notes"
-    __table_args__ = (Index("ix_notes_issue_id_id", "issue_id", "id"), NEVER_REUSE_IDS)
+    __table_args__ = (
+        Index("ix_notes_issue_id_id", "issue_id", "id"),
+        # User notes only: an issue's user-note count reads its user notes, not its system notes.
+        Index(
+            "ix_notes_issue_id_user",
+            "issue_id",
+            postgresql_where=text("system = false"),
+            sqlite_where=text("system = 0"),
+        ),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
@@ -321,7 +351,7 @@ class Note(Base):
     system_action: Mapped[str | None] = mapped_column(String(32), nullable=True)
     # The issue a system note names ("marked this issue as blocked by grp/prj#5"): the note is shown
     # only to readers who may read that issue, as GitLab does. No foreign key: a note naming a
-    # deleted issue stays hidden (its text still names the issue). Migration 2026_12_04_1500.
+    # deleted issue stays hidden (its text still names the issue). Migration dcb7b029ce80.
     referenced_issue_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -359,3 +389,24 @@ class AuthThrottle(Base):
     window_start: Mapped[float] = mapped_column(Float)
     failures: Mapped[int] = mapped_column(Integer)
     banned_until: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ImportedObject(Base):
+    """What an importer brought, by its source: a second run finds it here (no duplicate), and
+    `fingerprint` (a digest of the source's fields) tells whether the source changed since."""
+
+    __tablename__ = "imported_objects"
+    __table_args__ = (
+        UniqueConstraint("instance_url", "source_kind", "object_kind", "source_id"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    instance_url: Mapped[str] = mapped_column(String(512))
+    source_kind: Mapped[str] = mapped_column(String(16))  # gitlab, sourcecraft
+    object_kind: Mapped[str] = mapped_column(String(16))  # group, project, user, issue, note, link...
+    source_id: Mapped[str] = mapped_column(String(255))
+    local_id: Mapped[int] = mapped_column(BigId)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
