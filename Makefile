@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha1(open('pyproject.toml','rb').read()).hexdigest()[:12])")
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint format bench db-upgrade db-revision db-check
+.PHONY: help setup browser vendor run test lint format bench db-upgrade db-revision db-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ lint: $(STAMP) ## ruff (lint + format check) and mypy
 format: $(STAMP) ## Format the code
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+
+vendor: ## Refresh the vendored browser assets from npm (scripts/vendor.sh)
+	bash scripts/vendor.sh
 
 bench: $(STAMP) ## Run the benchmarks (prints figures)
 	$(BIN)/python bench/links.py

@@ -23,6 +23,7 @@ def _bootstrap(settings: Settings, migrate: bool) -> None:
 
     if migrate:
         migrations.upgrade(settings.database_url)
+    _ensure_root(settings)
     if settings.admin_token:
         database = Database(settings)
         try:
@@ -30,6 +31,27 @@ def _bootstrap(settings: Settings, migrate: bool) -> None:
                 ensure_admin_token(session, settings.admin_token)
         finally:
             database.dispose()
+
+
+def _ensure_root(settings: Settings) -> None:
+    """First start on an empty database: `root` gets a password (see accounts.passwords)."""
+    from pathlib import Path
+
+    from issuegraph.accounts.passwords import ensure_root, write_initial_password
+    from issuegraph.db.engine import Database
+
+    database = Database(settings)
+    try:
+        with database.session() as session:
+            password = ensure_root(session, settings.admin_password)
+    finally:
+        database.dispose()
+    if password is not None:
+        path = write_initial_password(Path.cwd(), password)
+        typer.echo(
+            f"Created the administrator `root` with the password {password} "
+            f"(also written to {path}); sign in at /-/sign_in"
+        )
 
 
 @app.command()
@@ -103,6 +125,38 @@ def create_token(
             raise typer.BadParameter(f"no user {username!r}")
         _, raw = issue_token(session, user, name=name, scopes=scopes.split(","), expires_at=None)
     typer.echo(raw)
+
+
+admin_app = typer.Typer(help="Administration commands.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+
+@admin_app.command("set-password")
+def set_password(
+    username: str,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="New password")
+    ],
+) -> None:
+    """Set a user's password (at least 8 characters); prompts for it unless --password is given."""
+    from issuegraph.accounts import passwords
+    from issuegraph.accounts import repository as repo
+    from issuegraph.db.engine import Database
+    from issuegraph.domain.errors import DomainError
+
+    database = Database(Settings())
+    try:
+        with database.session() as session:
+            user = repo.find_user_by_username(session, username)
+            if user is None:
+                raise typer.BadParameter(f"no user {username!r}")
+            try:
+                passwords.set_password(session, user, password)
+            except DomainError as exc:
+                raise typer.BadParameter(exc.message) from exc
+    finally:
+        database.dispose()
+    typer.echo(f"password of {username} changed")
 
 
 def _mount_graph_commands() -> None:

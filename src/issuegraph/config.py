@@ -19,6 +19,11 @@ class Settings(BaseSettings):
         default=None,
         description="When set, start-up ensures an admin `root` whose personal access token is this value",
     )
+    admin_password: str | None = Field(
+        default=None,
+        description="Password of `root` when the first start creates it; a random one is written to "
+        "./initial_root_password otherwise",
+    )
     external_url: str | None = Field(
         default=None, description="Base of every web_url; default http://HOST:PORT"
     )

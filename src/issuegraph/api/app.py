@@ -16,6 +16,7 @@ from issuegraph import __version__
 from issuegraph.api import errors, runner
 from issuegraph.api.deps import SESSION_STATE_KEY
 from issuegraph.api.gitlab import errors as gitlab_errors
+from issuegraph.api.gitlab import user_passwords as gitlab_user_passwords
 from issuegraph.api.gitlab.routes import router as gitlab_router
 from issuegraph.config import Settings, get_settings
 from issuegraph.db.engine import Database
@@ -134,7 +135,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.register_face("/api/graph", errors.native_renderer)
     # Routes are matched in order, one regex each: the prefixed faces go before the
     # SourceCraft face at the root, so a GitLab request does not try every root route first.
+    app.include_router(gitlab_user_passwords.router)
     app.include_router(gitlab_router)
+    _mount_web(app)
     _mount_optional_faces(app)
     errors.install(app)
 
@@ -148,6 +151,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runner.install()
     app.add_middleware(runner.RequestRunnerMiddleware)
     return app
+
+
+def _mount_web(app: FastAPI) -> None:
+    """The web UI (issuegraph.web): pages under /-/ and the home page, before the SourceCraft
+    face at the root; its own security headers and error pages."""
+    from fastapi.staticfiles import StaticFiles
+
+    from issuegraph.web import routes as web_routes
+    from issuegraph.web.security import SecurityHeadersMiddleware
+
+    errors.register_face("/-/", web_routes.render_error)
+    app.mount("/-/static", StaticFiles(directory=web_routes.HERE / "static"), name="static")
+    app.include_router(web_routes.home_router)
+    app.include_router(web_routes.router)
+    app.add_middleware(SecurityHeadersMiddleware)
 
 
 def _mount_optional_faces(app: FastAPI) -> None:

@@ -92,6 +92,8 @@ class User(Base):
     state: Mapped[str] = mapped_column(String(16), default="active")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # argon2id hash (accounts.passwords); null: the user cannot sign in to the web UI.
+    password_digest: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class PersonalAccessToken(Base):
@@ -341,3 +343,26 @@ class Event(Base):
     silent: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser (web UI). Stored here so every worker sees it and sign-out ends it."""
+
+    __tablename__ = "web_sessions"
+
+    # SHA-256 of the cookie value: the cookie is 256 random bits, the database never holds it.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInFailure(Base):
+    """Failed sign-ins per username, shared by all workers, to slow guessing down."""
+
+    __tablename__ = "sign_in_failures"
+
+    username: Mapped[str] = mapped_column(String(255), primary_key=True)  # lower case
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime] = mapped_column(UTCDateTime)

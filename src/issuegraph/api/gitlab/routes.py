@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from issuegraph.accounts import passwords
 from issuegraph.accounts import repository as accounts_repo
 from issuegraph.accounts import service as accounts
 from issuegraph.accounts.service import Actor
@@ -121,6 +122,9 @@ def create_user(
 ) -> Response:
     actor.require_admin()
     require(params, "email", "username", "name")
+    password = str_param(params, "password")
+    if password is not None:
+        passwords.check_rules(password)
     user = accounts.create_user(
         session,
         actor,
@@ -129,6 +133,8 @@ def create_user(
         email=str(params["email"]),
         is_admin=bool(bool_param(params, "admin")),
     )
+    if password is not None:
+        passwords.set_password(session, user, password)
     return json_response(ser.user_full(user, include_private=True), 201)
 
 
