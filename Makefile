@@ -17,12 +17,18 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-setup: $(STAMP) ## Create the virtualenv and install issuegraph with test and dev tools
+setup: $(STAMP) browser ## Create the virtualenv and install issuegraph with test and dev tools
+
+browser: ## Install Debian's chromium and chromium-driver (browser tests) when they are missing
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver; \
+	fi
 
 run: $(STAMP) ## Set up and run the server on SQLite (http://127.0.0.1:8080)
 	$(BIN)/issuegraph serve
 
-test: $(STAMP) ## Set up, lint (ruff, mypy) and run the whole test suite (SQLite and PostgreSQL)
+test: $(STAMP) browser ## Set up, lint (ruff, mypy) and run the whole test suite (SQLite and PostgreSQL)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 

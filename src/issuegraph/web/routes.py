@@ -144,6 +144,33 @@ def home(request: Request, web: WebDep, session: SessionDep) -> Response:
     return page(request, web, "home.html", projects=project_rows, groups=group_rows)
 
 
+@router.post("/projects", response_class=HTMLResponse)
+def create_project(
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    name: Annotated[str, Form(max_length=255)] = "",
+    visibility: Annotated[str, Form()] = "private",
+    close_policy: Annotated[str, Form()] = "allow",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    web.check_csrf(csrf_token)
+    web.require_user()
+    try:
+        with session.begin_nested():
+            project = projects.create_project(session, web.actor, name=name.strip(), path=None, visibility=visibility)
+            if close_policy != "allow":
+                access = projects.resolve_project(session, web.actor, str(project.id))
+                projects.update_project(session, access, {"close_policy": close_policy})
+    except DomainError as error:
+        project_rows, group_rows = views.home(session, web.actor)
+        return page(
+            request, web, "home.html", 422, projects=project_rows, groups=group_rows,
+            project_error=error.message, project_name=name,
+        )
+    return _redirect(f"/-/projects/{project.id}/issues")
+
+
 def _safe_next(value: str | None) -> str:
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
