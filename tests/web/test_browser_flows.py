@@ -29,6 +29,8 @@ STATE: dict[str, Any] = {}
 def visit(browser: Any, url: str, name: str, kind: str) -> None:
     """Open a page, photograph it and check it has no serious accessibility violation."""
     browser.get(url)
+    if browser.find_elements(By.ID, "graph"):
+        wait_for(browser, lambda d: d.find_element(By.ID, "graph").get_attribute("data-ready") == "true")
     shot(browser, f"{kind}-{name}")
     assert axe_violations(browser) == []
 

@@ -32,7 +32,7 @@
   function draw(elements, big) {
     var cy = cytoscape({
       container: container, elements: elements, style: style,
-      wheelSensitivity: 0.3, minZoom: 0.05, maxZoom: 3,
+      wheelSensitivity: 0.3, minZoom: 0.05, maxZoom: 1.5,
       textureOnViewport: big, hideEdgesOnViewport: big, pixelRatio: big ? 1 : "auto"
     });
     var layout = cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 60, animate: false });
