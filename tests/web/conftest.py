@@ -94,7 +94,9 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def web_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+def web_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WebServer]:
     """A fresh server on an empty database (SQLite unless the module parametrises `db_kind`)."""
     kind = getattr(request, "param", "sqlite")
     workdir = tmp_path_factory.mktemp(f"web-{kind}")
@@ -194,7 +196,9 @@ def sign_in(driver: Any, base: str, username: str, password: str) -> None:
 
 def graph_elements(driver: Any) -> tuple[set[str], set[tuple[str, str]]]:
     """(node labels, (source label, target label) edges) of the drawn cytoscape graph."""
-    wait_for(driver, lambda d: d.execute_script("return document.getElementById('graph').dataset.ready === 'true'"))
+    wait_for(
+        driver, lambda d: d.execute_script("return document.getElementById('graph').dataset.ready === 'true'")
+    )
     data = driver.execute_script(
         "var cy = window.igGraph;"
         "return {nodes: cy.nodes().map(function (n) { return n.data('label'); }),"

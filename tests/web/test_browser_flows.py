@@ -33,6 +33,7 @@ def visit(browser: Any, url: str, name: str, kind: str) -> None:
         wait_for(browser, lambda d: d.find_element(By.ID, "graph").get_attribute("data-ready") == "true")
     shot(browser, f"{kind}-{name}")
     assert axe_violations(browser) == []
+    assert [e for e in browser.get_log("browser") if "Content Security Policy" in e["message"]] == []
 
 
 def _project_id(server: WebServer) -> int:
@@ -86,7 +87,11 @@ def _add_link(browser: Any, link_type: str, search: str, expect_ref: str) -> Non
     field.send_keys(search)
     pick = wait_for(
         browser,
-        lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, "button.pick") if b.get_attribute("data-ref") == expect_ref],
+        lambda d: [
+            b
+            for b in d.find_elements(By.CSS_SELECTOR, "button.pick")
+            if b.get_attribute("data-ref") == expect_ref
+        ],
     )
     pick[0].click()
     assert browser.find_element(By.ID, "link-target").get_attribute("value") == expect_ref
@@ -212,13 +217,19 @@ def test_hidden_issue_is_a_placeholder_and_sign_out_ends_the_session(
         for src, tgt in ((a, h), (h, b)):
             response = api.post(
                 f"/projects/{src['project_id']}/issues/{src['iid']}/links",
-                json={"target_project_id": tgt["project_id"], "target_issue_iid": tgt["iid"], "link_type": "blocks"},
+                json={
+                    "target_project_id": tgt["project_id"],
+                    "target_issue_iid": tgt["iid"],
+                    "link_type": "blocks",
+                },
             )
             assert response.status_code == 201
     browser.find_element(By.ID, "sign-out").click()
     wait_for(browser, lambda d: d.find_elements(By.ID, "sign-in-link"))
     sign_in(browser, web_server.url, "bob", "bob-secret-1")
-    visit(browser, f"{web_server.url}/-/projects/{public['id']}/issues/{b['iid']}/graph", "graph-hidden", kind)
+    visit(
+        browser, f"{web_server.url}/-/projects/{public['id']}/issues/{b['iid']}/graph", "graph-hidden", kind
+    )
     nodes, edges = graph_elements(browser)
     assert nodes == {"root/open#1", "root/open#2", "hidden"}
     assert len(edges) == 2

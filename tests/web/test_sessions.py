@@ -23,7 +23,9 @@ def _user(factory: Factory, client: TestClient, name: str = "alice") -> Any:
     return account
 
 
-def test_sign_in_sets_a_session_cookie_stored_server_side(client: TestClient, factory: Factory, database: Database) -> None:
+def test_sign_in_sets_a_session_cookie_stored_server_side(
+    client: TestClient, factory: Factory, database: Database
+) -> None:
     """A right password starts a session row and sets an HttpOnly, SameSite=Lax cookie (not Secure on http)."""
     _user(factory, client)
     response = sign_in(client, "alice", PASSWORD)
@@ -91,7 +93,9 @@ def test_forms_without_the_csrf_token_are_refused(client: TestClient, factory: F
     assert response.status_code == 403
     signed_in(client, "alice", PASSWORD)
     project = factory.project("p1", visibility="public")
-    created = client.post(f"/-/projects/{project['id']}/issues", data={"title": "forged"}, follow_redirects=False)
+    created = client.post(
+        f"/-/projects/{project['id']}/issues", data={"title": "forged"}, follow_redirects=False
+    )
     assert created.status_code == 403
     assert "CSRF" in created.text
     issues = client.get(f"/api/v4/projects/{project['id']}/issues", headers=factory.admin.headers).json()
@@ -122,7 +126,9 @@ def test_anonymous_visitors_see_public_projects_only(client: TestClient, factory
     assert "closed-one" not in page
 
 
-def test_unreadable_project_and_issue_are_404_pages_as_on_the_api(client: TestClient, factory: Factory) -> None:
+def test_unreadable_project_and_issue_are_404_pages_as_on_the_api(
+    client: TestClient, factory: Factory
+) -> None:
     """A private project is a 404 page carrying the GitLab API's own message, for a project and an issue."""
     project = factory.project("hidden", visibility="private")
     factory.issue(project, "secret")

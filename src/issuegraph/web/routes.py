@@ -158,15 +158,23 @@ def create_project(
     web.require_user()
     try:
         with session.begin_nested():
-            project = projects.create_project(session, web.actor, name=name.strip(), path=None, visibility=visibility)
+            project = projects.create_project(
+                session, web.actor, name=name.strip(), path=None, visibility=visibility
+            )
             if close_policy != "allow":
                 access = projects.resolve_project(session, web.actor, str(project.id))
                 projects.update_project(session, access, {"close_policy": close_policy})
     except DomainError as error:
         project_rows, group_rows = views.home(session, web.actor)
         return page(
-            request, web, "home.html", 422, projects=project_rows, groups=group_rows,
-            project_error=error.message, project_name=name,
+            request,
+            web,
+            "home.html",
+            422,
+            projects=project_rows,
+            groups=group_rows,
+            project_error=error.message,
+            project_name=name,
         )
     return _redirect(f"/-/projects/{project.id}/issues")
 
