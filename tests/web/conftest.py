@@ -202,6 +202,7 @@ def graph_elements(driver: Any) -> tuple[set[str], set[tuple[str, str]]]:
     data = driver.execute_script(
         "var cy = window.igGraph;"
         "return {nodes: cy.nodes().map(function (n) { return n.data('label'); }),"
-        " edges: cy.edges().map(function (e) { return [e.source().data('label'), e.target().data('label')]; })};"
+        " edges: cy.edges().map(function (e) {"
+        "   return [e.source().data('label'), e.target().data('label')]; })};"
     )
     return set(data["nodes"]), {(s, t) for s, t in data["edges"]}

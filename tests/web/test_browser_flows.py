@@ -168,7 +168,8 @@ def test_issue_graph_and_project_graph_show_exactly_the_links(browser: Any, web_
     assert nodes == {"#1", "#2", "#3", "#4", "#5"}
     assert edges == {("#1", "#2"), ("#2", "#3"), ("#4", "#2"), ("#5", "#1")}
     marked = browser.execute_script(
-        "var cy = window.igGraph; function labels(s) { return cy.nodes(s).map(function (n) { return n.data('label'); }).sort(); }"
+        "var cy = window.igGraph; function labels(s) {"
+        "  return cy.nodes(s).map(function (n) { return n.data('label'); }).sort(); }"
         "return {critical: labels('.critical'), ready: labels('.ready')};"
     )
     assert marked == {"critical": ["#1", "#2", "#3"], "ready": ["#1", "#4", "#5"]}
@@ -201,7 +202,7 @@ def test_close_refused_under_deny_policy(browser: Any, web_server: WebServer) ->
 def test_hidden_issue_is_a_placeholder_and_sign_out_ends_the_session(
     browser: Any, web_server: WebServer
 ) -> None:
-    """Bob sees an issue he cannot read as the opaque placeholder; after sign-out his old cookie is worthless."""
+    """Bob sees an issue he cannot read as the opaque placeholder; after sign-out his cookie is worthless."""
     kind = STATE[web_server.url]["kind"]
     with web_server.api as api:
         bob = api.post(

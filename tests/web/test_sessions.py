@@ -26,7 +26,7 @@ def _user(factory: Factory, client: TestClient, name: str = "alice") -> Any:
 def test_sign_in_sets_a_session_cookie_stored_server_side(
     client: TestClient, factory: Factory, database: Database
 ) -> None:
-    """A right password starts a session row and sets an HttpOnly, SameSite=Lax cookie (not Secure on http)."""
+    """A right password starts a session row and sets an HttpOnly, SameSite=Lax cookie (no Secure on http)."""
     _user(factory, client)
     response = sign_in(client, "alice", PASSWORD)
     assert response.status_code == 303 and response.headers["location"] == "/"
