@@ -190,11 +190,18 @@ def draw(base: str, cookie: str, project: int, draws: int) -> None:
     profile = tempfile.mkdtemp(prefix="ig-bench-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run "
-        "--disable-background-networking --disable-component-update --disable-sync "
-        "--disable-dev-shm-usage --window-size=1280,900"
-    ).split():
+    for flag in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+    ]:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)

@@ -16,7 +16,6 @@ from issuegraph import __version__
 from issuegraph.api import errors, runner
 from issuegraph.api.deps import SESSION_STATE_KEY
 from issuegraph.api.gitlab import errors as gitlab_errors
-from issuegraph.api.gitlab import user_passwords as gitlab_user_passwords
 from issuegraph.api.gitlab.routes import router as gitlab_router
 from issuegraph.config import Settings, get_settings
 from issuegraph.db.engine import Database
@@ -135,7 +134,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.register_face("/api/graph", errors.native_renderer)
     # Routes are matched in order, one regex each: the prefixed faces go before the
     # SourceCraft face at the root, so a GitLab request does not try every root route first.
-    app.include_router(gitlab_user_passwords.router)
     app.include_router(gitlab_router)
     _mount_web(app)
     _mount_optional_faces(app)
