@@ -222,14 +222,19 @@ def draw(base: str, cookie: str, project: int, draws: int) -> None:
             WebDriverWait(driver, 120).until(
                 lambda d: d.execute_script("return document.getElementById('graph').dataset.ready === 'true'")
             )
-            script_ms = int(driver.execute_script("return document.getElementById('graph').dataset.drawMs"))
+            marks = driver.execute_script(
+                "var d = document.getElementById('graph').dataset;"
+                "return [d.dataMs, d.positionsMs, d.initMs, d.drawMs].map(Number)"
+            )
+            script_ms = marks[3]
             page_ms = driver.execute_script("return Math.round(performance.now())")
             nodes, edges = driver.execute_script(
                 "return [window.igGraph.nodes().length, window.igGraph.edges().length]"
             )
             print(
                 f"project graph drawn in Chromium: {nodes} nodes, {edges} edges, script start to layout "
-                f"done {script_ms} ms (data fetch included), navigation to ready ~{page_ms} ms ({load()})"
+                f"done {script_ms} ms (data {marks[0]}, positions {marks[1]}, cytoscape ready {marks[2]}), "
+                f"navigation to ready ~{page_ms} ms ({load()})"
             )
     finally:
         driver.quit()
