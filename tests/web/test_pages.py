@@ -42,7 +42,9 @@ def test_issue_list_filters_and_counts(client: TestClient, factory: Factory) -> 
     page = client.get(base).text
     assert _rows(page) == ["#2", "#1"]
     assert "2 open</span>" in page and "1 ready</span>" in page and "1 blocked</span>" in page
-    assert re.search(r'#2</a> Beta screen.*?<td class="num blocked">1</td>\s*<td class="num">0</td>', page, re.S)
+    assert re.search(
+        r'#2</a> Beta screen.*?<td class="num blocked">1</td>\s*<td class="num">0</td>', page, re.S
+    )
     assert re.search(r'#1</a> Alpha database.*?<td class="num">0</td>\s*<td class="num">1</td>', page, re.S)
     assert _rows(client.get(base, params={"work": "ready"}).text) == ["#1"]
     assert _rows(client.get(base, params={"work": "blocked"}).text) == ["#2"]
@@ -107,7 +109,9 @@ def test_link_refusals_are_shown_in_words(client: TestClient, factory: Factory) 
     client.cookies.clear()
     signed_in(client, "outsider", PASSWORD)
     own_page = f"/-/projects/{mine['id']}/issues/1"
-    refused = _post(client, own_page, own_page + "/links", link_type="blocks", target=f"root/public#{target['iid']}")
+    refused = _post(
+        client, own_page, own_page + "/links", link_type="blocks", target=f"root/public#{target['iid']}"
+    )
     assert refused.status_code == 422
     assert FORBIDDEN_MESSAGE.replace("'", "&#39;") in refused.text
     assert client.get(f"/api/v4/projects/{mine['id']}/issues/1/links", headers=outsider.headers).json() == []
@@ -130,7 +134,9 @@ def test_close_under_warn_policy_lists_what_is_open(client: TestClient, factory:
     """Under `warn` the issue closes and the page lists its open blocker."""
     _root(client, factory)
     project = factory.project("warned")
-    client.put(f"/api/v4/projects/{project['id']}", headers=factory.admin.headers, json={"close_policy": "warn"})
+    client.put(
+        f"/api/v4/projects/{project['id']}", headers=factory.admin.headers, json={"close_policy": "warn"}
+    )
     blocker, blocked = factory.issue(project, "Blocker"), factory.issue(project, "Blocked")
     factory.link(blocker, blocked, "blocks")
     page = f"/-/projects/{project['id']}/issues/{blocked['iid']}"
@@ -154,7 +160,9 @@ def test_sub_issues_progress_bar_comes_from_the_roll_up(client: TestClient, fact
     assert '<progress id="subissue-bar" max="2" value="1">' in html
 
 
-def test_picker_finds_readable_issues_by_number_reference_and_title(client: TestClient, factory: Factory) -> None:
+def test_picker_finds_readable_issues_by_number_reference_and_title(
+    client: TestClient, factory: Factory
+) -> None:
     """The picker searches every readable project by #iid, by reference and by title; never a hidden one."""
     _root(client, factory)
     here = factory.project("here")
@@ -183,6 +191,6 @@ def test_picker_finds_readable_issues_by_number_reference_and_title(client: Test
 def test_anonymous_cannot_post_and_nothing_is_written(client: TestClient, factory: Factory) -> None:
     """An anonymous form post is refused with the sign-in page's words and creates nothing."""
     project = factory.project("anon", visibility="public")
-    response = _post(client, "/", f"/-/projects/{project['id']}/issues", title="from nobody")
+    response = _post(client, "/-/sign_in", f"/-/projects/{project['id']}/issues", title="from nobody")
     assert response.status_code == 401 and "Sign in to do that" in response.text
     assert client.get(f"/api/v4/projects/{project['id']}/issues").json() == []
