@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from issuegraph.config import get_settings
 from issuegraph.links.service import FORBIDDEN_MESSAGE
 from tests.conftest import Factory
 from tests.web.webclient import csrf_of, set_password, signed_in
@@ -194,3 +196,29 @@ def test_anonymous_cannot_post_and_nothing_is_written(client: TestClient, factor
     response = _post(client, "/-/sign_in", f"/-/projects/{project['id']}/issues", title="from nobody")
     assert response.status_code == 401 and "Sign in to do that" in response.text
     assert client.get(f"/api/v4/projects/{project['id']}/issues").json() == []
+
+
+def test_limit_and_depth_refusals_are_shown_in_words(
+    client: TestClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one link per issue and two levels of hierarchy, the next link and the third level are refused
+    beside the form, in the service's words."""
+    _root(client, factory)
+    project = factory.project("limits")
+    a, b, c = (factory.issue(project, t) for t in ("A", "B", "C"))
+    factory.link(a, b, "parent_of")
+    monkeypatch.setenv("ISSUEGRAPH_MAX_LINKS_PER_ISSUE", "1")
+    monkeypatch.setenv("ISSUEGRAPH_MAX_DEPTH", "2")
+    get_settings.cache_clear()
+    page = f"/-/projects/{project['id']}/issues/{b['iid']}"
+    deeper = _post(client, page, page + "/links", link_type="parent_of", target=f"#{c['iid']}")
+    assert deeper.status_code == 422 and 'id="link-refusal"' in deeper.text
+    assert re.search(r"depth|level", deeper.text, re.I)
+    page = f"/-/projects/{project['id']}/issues/{a['iid']}"
+    over = _post(client, page, page + "/links", link_type="related_to", target=f"#{c['iid']}")
+    assert over.status_code == 422 and 'id="link-refusal"' in over.text
+    assert re.search(r"limit|maximum", over.text, re.I)
+    links = client.get(
+        f"/api/v4/projects/{project['id']}/issues/{c['iid']}/links", headers=factory.admin.headers
+    )
+    assert links.json() == []
