@@ -160,8 +160,7 @@ def test_issue_graph_and_project_graph_show_exactly_the_links(browser: Any, web_
     assert edges == {(ref + "1", ref + "2"), (ref + "4", ref + "2"), (ref + "2", ref + "3")}
     self_label = browser.execute_script("return window.igGraph.nodes('[kind = \"self\"]').data('label')")
     assert self_label == ref + "2"
-    url = browser.execute_script("return window.igGraph.getElementById(arguments[0]).data('url')", "1")
-    assert url is None or url.endswith("/issues/1")
+    _hover_then_click(browser, "Design the schema", f"/-/projects/{project_id}/issues/1")
 
     visit(browser, f"{web_server.url}/-/projects/{project_id}/graph", "project-graph", kind)
     nodes, edges = graph_elements(browser)
@@ -179,6 +178,26 @@ def test_issue_graph_and_project_graph_show_exactly_the_links(browser: Any, web_
         body = httpx.get(href, cookies=cookies, timeout=30)
         assert body.status_code == 200 and needle in body.text
         assert "attachment" in body.headers["content-disposition"]
+
+
+def _hover_then_click(browser: Any, title: str, url: str) -> None:
+    """Hovering the node titled `title` shows its title; clicking it opens `url` (real mouse events)."""
+    x, y = browser.execute_script(
+        "var cy = window.igGraph, title = arguments[0];"
+        "var box = document.getElementById('graph').getBoundingClientRect();"
+        "var node = cy.nodes().filter(function (n) { return n.data('title') === title; })[0];"
+        "var p = node.renderedPosition(); return [box.left + p.x, box.top + p.y];",
+        title,
+    )
+    for kind in ("mouseMoved", "mouseMoved"):
+        browser.execute_cdp_cmd("Input.dispatchMouseEvent", {"type": kind, "x": x + 1, "y": y + 1})
+    tip = wait_for(browser, lambda d: d.find_element(By.ID, "graph-tip").is_displayed())
+    assert tip and title in browser.find_element(By.ID, "graph-tip").text
+    for kind in ("mousePressed", "mouseReleased"):
+        browser.execute_cdp_cmd(
+            "Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}
+        )
+    wait_for(browser, lambda d: d.current_url.endswith(url))
 
 
 def test_close_refused_under_deny_policy(browser: Any, web_server: WebServer) -> None:
