@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from tests.web.conftest import WebServer, axe_violations, graph_elements, shot, sign_in, wait_for
@@ -80,7 +81,8 @@ def test_create_project_and_issues(browser: Any, web_server: WebServer) -> None:
     visit(browser, web_server.url + "/", "home", kind)
 
 
-def _add_link(browser: Any, link_type: str, search: str, expect_ref: str) -> None:
+def _add_link(browser: Any, link_type: str, search: str, expect_ref: str, *, keyboard: bool = False) -> None:
+    """Pick the target with the picker, by mouse or (keyboard=True) with Tab and Enter only."""
     Select(browser.find_element(By.ID, "link-type")).select_by_value(link_type)
     field = browser.find_element(By.ID, "link-target")
     field.clear()
@@ -93,6 +95,15 @@ def _add_link(browser: Any, link_type: str, search: str, expect_ref: str) -> Non
             if b.get_attribute("data-ref") == expect_ref
         ],
     )
+    if keyboard:
+        assert pick[0] == browser.find_elements(By.CSS_SELECTOR, "button.pick")[0]
+        field.send_keys(Keys.TAB)
+        assert browser.switch_to.active_element == pick[0]
+        browser.switch_to.active_element.send_keys(Keys.ENTER)
+        assert browser.find_element(By.ID, "link-target").get_attribute("value") == expect_ref
+        assert browser.switch_to.active_element.get_attribute("id") == "link-submit"
+        browser.switch_to.active_element.send_keys(Keys.ENTER)
+        return
     pick[0].click()
     assert browser.find_element(By.ID, "link-target").get_attribute("value") == expect_ref
     browser.find_element(By.ID, "link-submit").click()
@@ -113,7 +124,7 @@ def test_blocks_link_with_picker_cycle_refused_and_removed(browser: Any, web_ser
 
     visit(browser, f"{web_server.url}/-/projects/{project_id}/issues/2", "issue-blocked", kind)
     assert "#1" in browser.find_element(By.CSS_SELECTOR, "ul.links[data-type='blocked_by']").text
-    _add_link(browser, "blocks", "#1", "root/flow#1")
+    _add_link(browser, "blocks", "#1", "root/flow#1", keyboard=True)
     refusal = wait_for(browser, lambda d: d.find_elements(By.ID, "link-refusal"))[0].text
     assert refusal == "Issue(s) already assigned"
     with web_server.api as api:
