@@ -6,7 +6,8 @@
   the page loads (the export JSON and the critical-path/ready marks), and the time Chromium takes
   from the page's script start to the end of the dagre layout (data fetch included).
 
-    .venv/bin/python bench/web.py [--requests 400] [--concurrency 8] [--draws 3]
+    .venv/bin/python bench/web.py [--requests 400] [--concurrency 8] [--draws 3] [--workers 1]
+                                  [--keep] [--reuse DATABASE]
 
 The load average is printed with the figures: the machine may be shared.
 """
@@ -47,7 +48,7 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
 
 
-def start_server(database_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(database_url: str, workdir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     import socket
 
     with socket.socket() as sock:
@@ -62,7 +63,7 @@ def start_server(database_url: str, workdir: Path) -> tuple[subprocess.Popen[byt
     )
     script = Path(sys.executable).with_name("issuegraph")
     proc = subprocess.Popen(
-        [str(script), "serve", "--port", str(port)],
+        [str(script), "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         cwd=workdir,
         stdout=subprocess.DEVNULL,
@@ -228,6 +229,9 @@ def draw(base: str, cookie: str, project: int, draws: int) -> None:
             )
             script_ms = marks[3]
             page_ms = driver.execute_script("return Math.round(performance.now())")
+            shots = ROOT / "tmp" / "artifacts"
+            shots.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(shots / "bench-project-graph-2000.png"))
             nodes, edges = driver.execute_script(
                 "return [window.igGraph.nodes().length, window.igGraph.edges().length]"
             )
@@ -245,6 +249,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--draws", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="Server worker processes")
     parser.add_argument("--keep", action="store_true", help="Keep the database (its name is printed)")
     parser.add_argument("--reuse", help="Name of a database kept by --keep: no seeding")
     args = parser.parse_args()
@@ -257,7 +262,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="ig-bench-web-"))
     proc = None
     try:
-        proc, base = start_server(url, workdir)
+        proc, base = start_server(url, workdir, args.workers)
         started = time.perf_counter()
         with httpx.Client(base_url=base, headers={"PRIVATE-TOKEN": TOKEN}, timeout=120) as api:
             if args.reuse:

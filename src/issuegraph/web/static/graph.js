@@ -90,7 +90,7 @@
     mark("positions");
     var cy = cytoscape({
       container: container, elements: elements, style: style,
-      wheelSensitivity: 0.3, minZoom: 0.02, maxZoom: 1.5,
+      wheelSensitivity: 0.3, minZoom: 0.02, maxZoom: 2.5,
       textureOnViewport: big, hideEdgesOnViewport: big, pixelRatio: big ? 1 : "auto"
     });
     if (big) {
