@@ -351,7 +351,7 @@ class WebSession(Base):
     __tablename__ = "web_sessions"
 
     # SHA-256 of the cookie value: the cookie is 256 random bits, the database never holds it.
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

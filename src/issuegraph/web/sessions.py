@@ -27,7 +27,7 @@ def start(session: Session, user: User) -> tuple[str, WebSession]:
     """A new session for `user`; the raw cookie value is returned once and stored as a digest."""
     raw = secrets.token_urlsafe(32)
     row = WebSession(
-        id=digest(raw),
+        token_digest=digest(raw),
         user_id=user.id,
         csrf_token=secrets.token_urlsafe(32),
         created_at=utcnow(),
@@ -45,7 +45,8 @@ def lookup(session: Session, raw: str | None) -> tuple[WebSession, User] | None:
     row = session.execute(
         select(WebSession, User)
         .join(User, User.id == WebSession.user_id)
-        .where(WebSession.id == digest(raw), WebSession.expires_at > utcnow(), User.state == "active")
+        .where(WebSession.token_digest == digest(raw))
+        .where(WebSession.expires_at > utcnow(), User.state == "active")
     ).first()
     return (row[0], row[1]) if row else None
 
@@ -53,7 +54,7 @@ def lookup(session: Session, raw: str | None) -> tuple[WebSession, User] | None:
 def end(session: Session, raw: str | None) -> None:
     """Sign-out: the session row is deleted, so the cookie is worthless on every worker."""
     if raw:
-        session.execute(delete(WebSession).where(WebSession.id == digest(raw)))
+        session.execute(delete(WebSession).where(WebSession.token_digest == digest(raw)))
 
 
 def wait_seconds(session: Session, username: str, now: datetime | None = None) -> int:

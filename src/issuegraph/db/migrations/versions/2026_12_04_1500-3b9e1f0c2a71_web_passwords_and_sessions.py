@@ -21,7 +21,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("password_digest", sa.String(length=255), nullable=True))
     op.create_table(
         "web_sessions",
-        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("token_digest", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("csrf_token", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name="fk_web_sessions_user_id_users", ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name="pk_web_sessions"),
+        sa.PrimaryKeyConstraint("token_digest", name="pk_web_sessions"),
     )
     op.create_index("ix_web_sessions_user_id", "web_sessions", ["user_id"])
     op.create_table(
