@@ -88,15 +88,17 @@
       elements.nodes.forEach(function (n) { n.position = positions[n.data.id]; });
     }
     mark("positions");
+    // Rules for big graphs go in before the elements: restyling 7,000 elements afterwards
+    // costs as much as creating them.
+    var sheet = big ? style.concat([
+      { selector: "edge", style: { "curve-style": "straight" } },
+      { selector: "node", style: { "min-zoomed-font-size": 9 } }
+    ]) : style;
     var cy = cytoscape({
-      container: container, elements: elements, style: style,
+      container: container, elements: elements, style: sheet,
       wheelSensitivity: 0.3, minZoom: 0.02, maxZoom: 2.5,
       textureOnViewport: big, hideEdgesOnViewport: big, pixelRatio: big ? 1 : "auto"
     });
-    if (big) {
-      cy.style().selector("edge").style({ "curve-style": "straight" })
-        .selector("node").style({ "min-zoomed-font-size": 9 }).update();
-    }
     mark("init");
     var layout = positions
       ? cy.layout({ name: "preset", animate: false })
