@@ -222,3 +222,33 @@ def test_limit_and_depth_refusals_are_shown_in_words(
         f"/api/v4/projects/{project['id']}/issues/{c['iid']}/links", headers=factory.admin.headers
     )
     assert links.json() == []
+
+
+def test_issue_graph_depth_and_open_only(client: TestClient, factory: Factory) -> None:
+    """The issue graph's data follows the depth and open-only controls, as the graph API does."""
+    project = factory.project("chain", visibility="public")
+    one, two, three, four = (factory.issue(project, t) for t in ("One", "Two", "Three", "Four"))
+    factory.link(one, two, "blocks")
+    factory.link(two, three, "blocks")
+    factory.link(three, four, "blocks")
+    url = f"/-/projects/{project['id']}/issues/{three['iid']}/graph.json"
+
+    def labels(**params: Any) -> tuple[set[str], set[tuple[str, str]]]:
+        data = client.get(url, params=params).json()
+        names = {n["data"]["id"]: n["data"]["label"] for n in data["nodes"]}
+        edges = {(names[e["data"]["source"]], names[e["data"]["target"]]) for e in data["edges"]}
+        return set(names.values()), edges
+
+    ref = "root/chain#"
+    assert labels() == (
+        {ref + "1", ref + "2", ref + "3", ref + "4"},
+        {(ref + "1", ref + "2"), (ref + "2", ref + "3"), (ref + "3", ref + "4")},
+    )
+    assert labels(depth=1)[0] == {ref + "2", ref + "3", ref + "4"}
+    client.put(
+        f"/api/v4/projects/{project['id']}/issues/{one['iid']}",
+        headers=factory.admin.headers,
+        json={"state_event": "close"},
+    )
+    assert labels(open_only="true")[0] == {ref + "2", ref + "3", ref + "4"}
+    assert client.get(url, params={"depth": 0}).status_code in (400, 422)
