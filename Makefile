@@ -47,6 +47,7 @@ vendor: ## Refresh the vendored browser assets from npm (scripts/vendor.sh)
 bench: $(STAMP) ## Run the benchmarks (prints figures)
 	$(BIN)/python bench/links.py
 	$(BIN)/python bench/graph.py
+	$(BIN)/python bench/web.py
 
 db-upgrade: $(STAMP) ## Apply migrations to ISSUEGRAPH_DATABASE_URL
 	$(BIN)/issuegraph db upgrade
