@@ -179,9 +179,12 @@ def axe_violations(driver: Any) -> list[dict[str, Any]]:
 
 
 def wait_for(driver: Any, condition: Any, timeout: float = WAIT) -> Any:
+    """Poll `condition` until truthy; an element of the page being replaced (a navigation or an
+    htmx swap in flight) is retried, not a failure."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    return WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,)).until(condition)
 
 
 def sign_in(driver: Any, base: str, username: str, password: str) -> None:
