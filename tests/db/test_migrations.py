@@ -37,7 +37,7 @@ def test_upgrade_is_idempotent(database_url):
 # ---------------------------------------------------------------- 7ca44bd8de15: SQLite AUTOINCREMENT
 
 BEFORE_AUTOINCREMENT = "8ee573a4f34b"
-AUTOINCREMENT = "7ca44bd8de15"  # later migrations add tables and columns: these tests stop here
+AUTOINCREMENT = "7ca44bd8de15"  # these tests go up to it, not to the head: later migrations add tables
 _NOW = "'2026-01-01 00:00:00.000000'"
 _OLD_ROWS = [
     "INSERT INTO users (id, username, name, email, state, is_admin, created_at) VALUES "
@@ -109,7 +109,8 @@ def _schema(engine: Engine) -> dict[str, dict[str, Any]]:
 
 
 def _rows(engine: Engine) -> dict[str, list[Any]]:
-    """Every row of every table the database has at its revision (reflected, not the models)."""
+    """Every row of every table the database has at its revision: reflected, not the models (later
+    migrations add columns to existing tables, e.g. users.password_digest)."""
     tables = MetaData()
     tables.reflect(engine)
     with engine.connect() as conn:
@@ -189,11 +190,13 @@ def test_sqlite_autoincrement_downgrade_restores_the_old_tables(tmp_path):
 def test_autoincrement_migration_is_a_no_op_on_postgresql(pg_url):
     """On PostgreSQL the migration changes nothing, either way."""
     engine = create_engine(pg_url)
-    command.downgrade(migrate.alembic_config(pg_url), AUTOINCREMENT)
-    schema = _schema(engine)
-    command.downgrade(migrate.alembic_config(pg_url), BEFORE_AUTOINCREMENT)
-    assert _schema(engine) == schema
-    migrate.upgrade(pg_url, AUTOINCREMENT)
-    assert _schema(engine) == schema
-    migrate.upgrade(pg_url)
-    engine.dispose()
+    try:
+        command.downgrade(migrate.alembic_config(pg_url), AUTOINCREMENT)
+        schema = _schema(engine)
+        command.downgrade(migrate.alembic_config(pg_url), BEFORE_AUTOINCREMENT)
+        assert _schema(engine) == schema
+        migrate.upgrade(pg_url, AUTOINCREMENT)
+        assert _schema(engine) == schema
+    finally:
+        migrate.upgrade(pg_url)  # the session's database is shared by the tests after this one
+        engine.dispose()
