@@ -40,6 +40,9 @@ def serve(
     migrate: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first")
     ] = True,
+    deliver: Annotated[
+        bool, typer.Option("--deliver/--no-deliver", help="Deliver webhooks in this process too")
+    ] = True,
 ) -> None:
     """Run the HTTP server (GitLab v4, SourceCraft and the native graph API)."""
     import uvicorn
@@ -49,15 +52,46 @@ def serve(
     settings = Settings()
     _bootstrap(settings, migrate)
     typer.echo(f"issuegraph serving on http://{host}:{port} ({settings.database_url.split('://')[0]})")
-    uvicorn.run(
-        "issuegraph.api.app:factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        access_log=False,
-    )
+    stop = None
+    if deliver:
+        from issuegraph.events.worker import start_thread
+
+        _, stop = start_thread(settings)
+    try:
+        uvicorn.run(
+            "issuegraph.api.app:factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            access_log=False,
+        )
+    finally:
+        if stop is not None:
+            stop.set()
+
+
+@app.command()
+def worker(
+    migrate: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first")
+    ] = False,
+) -> None:
+    """Deliver webhooks only (run beside `serve --no-deliver`, as many as you like on PostgreSQL)."""
+    import signal
+    import threading
+
+    from issuegraph.events.worker import run_forever
+
+    settings = Settings()
+    if migrate:
+        _bootstrap(settings, migrate)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    typer.echo(f"issuegraph delivering ({settings.database_url.split('://')[0]})")
+    run_forever(settings, stop)
 
 
 @db_app.command("upgrade")

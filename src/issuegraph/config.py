@@ -29,6 +29,20 @@ class Settings(BaseSettings):
     max_children: int = Field(default=100, ge=1, description="Maximum sub-issues of one parent")
     db_pool_size: int = 10
     log_level: str = "info"
+    # Webhooks (see docs/webhooks.md).
+    webhooks_allow_local: bool = Field(
+        default=False, description="Allow hooks to loopback, private and link-local addresses"
+    )
+    webhooks_connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to connect")
+    webhooks_timeout: float = Field(default=10.0, gt=0, description="Seconds for a whole delivery")
+    webhooks_retry_base_seconds: float = Field(default=10.0, ge=0, description="First retry delay")
+    webhooks_retry_max_seconds: float = Field(default=3600.0, ge=0, description="Longest retry delay")
+    webhooks_pause_base_seconds: float = Field(
+        default=60.0, ge=0, description="Auto-disable pause at the 4th failure (doubles to 24 h)"
+    )
+    webhooks_log_retention_days: float = Field(default=7.0, gt=0, description="Delivery logs kept")
+    webhooks_poll_seconds: float = Field(default=1.0, gt=0, description="Delivery polling interval")
+    webhooks_max_per_scope: int = Field(default=100, ge=1, description="Hooks per project or group")
 
     @field_validator("database_url")
     @classmethod

@@ -875,3 +875,8 @@ def delete_link(
 # Issues and their links are most of the traffic. Every route under this prefix has at least
 # five segments, all literal but the ids, and no other route of this face matches such a path.
 hot_routes_first(router.routes, "/api/v4/projects/{project_id}/issues")
+
+# Hooks live in their own module (issue 9); included after the hot routes were ordered.
+from issuegraph.api.gitlab.hooks import router as _hooks_router  # noqa: E402
+
+router.include_router(_hooks_router)
