@@ -58,7 +58,8 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver() -> Iterator[Receiver]:
+def running_receiver(port: int = 0) -> Iterator[Receiver]:
+    """A receiver on 127.0.0.1 (`port` 0: any free port), stopped on exit."""
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -79,7 +80,7 @@ def running_receiver() -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
