@@ -178,7 +178,7 @@ def test_retry_delay_grows_with_jitter() -> None:
 
 
 def test_local_addresses_refused_at_creation(factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without ISSUEGRAPH_WEBHOOKS_ALLOW_LOCAL, loopback, private and metadata URLs get 422 Invalid url given."""
+    """Without ALLOW_LOCAL, loopback, private and metadata URLs get 422 Invalid url given."""
     monkeypatch.setenv("ISSUEGRAPH_WEBHOOKS_ALLOW_LOCAL", "false")
     get_settings.cache_clear()
     project = factory.project("p1")
