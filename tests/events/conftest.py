@@ -74,3 +74,11 @@ class Deliverer:
 @pytest.fixture
 def deliverer(database: Database, settings: Settings) -> Deliverer:
     return Deliverer(database, settings)
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with GitLab's 5-a-minute test/resend budget untouched."""
+    from issuegraph.events import service
+
+    monkeypatch.setattr(service, "TEST_LIMIT", service.RateLimiter())
