@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
 from issuegraph.api.deps import get_actor, get_session
+from issuegraph.api.gitlab.dependencies import resource_router
 from issuegraph.api.gitlab.pagination import Page, offset_headers, page_of
 from issuegraph.api.gitlab.params import iid_path, int_param, list_param, project_ref, read_params, str_param
 from issuegraph.api.gitlab.serializers import ts
@@ -26,7 +27,7 @@ from issuegraph.events import service as hooks
 from issuegraph.events.service import Scope
 from issuegraph.projects import service as projects
 
-router = APIRouter()
+router = resource_router()
 Params = dict[str, Any]
 TOO_MANY = {"message": {"error": "This endpoint has been requested too many times. Try again later."}}
 

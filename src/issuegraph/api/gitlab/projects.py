@@ -1,0 +1,105 @@
+"""GitLab projects (their settings too: `close_policy`, `close_duplicates`)."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from issuegraph.accounts.service import Actor
+from issuegraph.api.deps import get_actor, get_session
+from issuegraph.api.gitlab import serializers as ser
+from issuegraph.api.gitlab.dependencies import Params, resource_router
+from issuegraph.api.gitlab.pagination import (
+    offset_headers,
+    page_of,
+)
+from issuegraph.api.gitlab.params import (
+    bool_param,
+    project_ref,
+    read_params,
+    str_param,
+)
+from issuegraph.api.responses import json_response
+from issuegraph.domain.errors import Invalid
+from issuegraph.projects import service as projects
+
+router = resource_router()
+
+
+@router.post("/projects", status_code=201)
+def create_project(
+    params: Params = Depends(read_params),
+    actor: Actor = Depends(get_actor),
+    session: Session = Depends(get_session),
+) -> Response:
+    actor.require_user()
+    if not params.get("name") and not params.get("path"):
+        raise Invalid("missing_parameter", "name, path are missing, at least one parameter must be provided")
+    project = projects.create_project(
+        session,
+        actor,
+        name=str_param(params, "name"),
+        path=str_param(params, "path"),
+        namespace_id=params.get("namespace_id"),
+        visibility=str_param(params, "visibility"),
+        description=str_param(params, "description") or "",
+    )
+    access = projects.resolve_project(session, actor, project.id)
+    return json_response(ser.project(access.project, access.namespace, level=access.level), 201)
+
+
+@router.get("/projects")
+def list_projects(
+    request: Request,
+    params: Params = Depends(read_params),
+    actor: Actor = Depends(get_actor),
+    session: Session = Depends(get_session),
+) -> Response:
+    page = page_of(params)
+    rows, total = projects.list_projects(
+        session,
+        actor,
+        search=str_param(params, "search"),
+        membership=bool(bool_param(params, "membership")),
+        owned=bool(bool_param(params, "owned")),
+        visibility=str_param(params, "visibility"),
+        order_by=str_param(params, "order_by") or "created_at",
+        sort=str_param(params, "sort") or "desc",
+        offset=page.offset,
+        limit=page.per_page,
+    )
+    return json_response([ser.project(p, ns) for p, ns in rows], headers=offset_headers(request, page, total))
+
+
+@router.get("/projects/{project_id}")
+def get_project(
+    project_id: str, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)
+) -> Response:
+    access = projects.resolve_project(session, actor, project_ref(project_id))
+    return json_response(ser.project(access.project, access.namespace, level=access.level))
+
+
+@router.put("/projects/{project_id}")
+def update_project(
+    project_id: str,
+    params: Params = Depends(read_params),
+    actor: Actor = Depends(get_actor),
+    session: Session = Depends(get_session),
+) -> Response:
+    actor.require_user()
+    access = projects.resolve_project(session, actor, project_ref(project_id))
+    changes = {k: params.get(k) for k in ("name", "description", "visibility", "path", "close_policy")}
+    changes["close_duplicates"] = bool_param(params, "close_duplicates")
+    project = projects.update_project(session, access, changes)
+    return json_response(ser.project(project, access.namespace, level=access.level))
+
+
+@router.delete("/projects/{project_id}", status_code=202)
+def delete_project(
+    project_id: str, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)
+) -> Response:
+    actor.require_user()
+    access = projects.resolve_project(session, actor, project_ref(project_id))
+    projects.delete_project(session, access)
+    return json_response({"message": "202 Accepted"}, 202)

@@ -1,0 +1,87 @@
+"""GitLab users: `/user`, `/users`."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from issuegraph.accounts import repository as accounts_repo
+from issuegraph.accounts import service as accounts
+from issuegraph.accounts.service import Actor
+from issuegraph.api.deps import get_actor, get_session
+from issuegraph.api.gitlab import serializers as ser
+from issuegraph.api.gitlab.dependencies import Params, resource_router
+from issuegraph.api.gitlab.pagination import (
+    offset_headers,
+    page_of,
+)
+from issuegraph.api.gitlab.params import (
+    bool_param,
+    iid_path,
+    read_params,
+    require,
+    str_param,
+)
+from issuegraph.api.responses import json_response
+from issuegraph.domain.errors import NotFound
+
+router = resource_router()
+
+
+@router.get("/user")
+def current_user(actor: Actor = Depends(get_actor)) -> Response:
+    user = actor.require_user()
+    return json_response(ser.user_full(user, include_private=True))
+
+
+@router.get("/users")
+def list_users(
+    request: Request,
+    params: Params = Depends(read_params),
+    actor: Actor = Depends(get_actor),
+    session: Session = Depends(get_session),
+) -> Response:
+    actor.require_admin()  # issuegraph lists users to administrators only (issue 2)
+    page = page_of(params)
+    rows, total = accounts_repo.list_users(
+        session,
+        username=str_param(params, "username"),
+        search=str_param(params, "search"),
+        offset=page.offset,
+        limit=page.per_page,
+    )
+    return json_response(
+        [ser.user_full(u, include_private=actor.is_admin) for u in rows],
+        headers=offset_headers(request, page, total),
+    )
+
+
+@router.get("/users/{user_id}")
+def get_user(
+    user_id: str, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)
+) -> Response:
+    actor.require_user()
+    user = accounts_repo.get_user(session, iid_path(user_id, "id"))
+    if user is None:
+        raise NotFound("user_not_found", "404 User Not Found")
+    return json_response(ser.user_full(user, include_private=actor.is_admin))
+
+
+@router.post("/users", status_code=201, openapi_extra=None)
+def create_user(
+    params: Params = Depends(read_params),
+    actor: Actor = Depends(get_actor),
+    session: Session = Depends(get_session),
+) -> Response:
+    actor.require_admin()
+    require(params, "email", "username", "name")
+    user = accounts.create_user(
+        session,
+        actor,
+        username=str(params["username"]),
+        name=str(params["name"]),
+        email=str(params["email"]),
+        is_admin=bool(bool_param(params, "admin")),
+    )
+    return json_response(ser.user_full(user, include_private=True), 201)
