@@ -36,7 +36,11 @@ NATIVE_TYPES = (
     "issue_link.created",
     "issue_link.deleted",
     "note.created",
+    "issue.blocked",
+    "issue.unblocked",
+    "issue.children_done",
 )
+GRAPH_TYPES = frozenset({"issue.blocked", "issue.unblocked", "issue.children_done"})
 
 
 def _payload(event: Event) -> dict[str, Any]:
@@ -132,6 +136,8 @@ def _occurrences(event: Event, batch: Batch) -> list[Occurrence]:
         ]
     if kind in ("issue_link.create", "issue_link.delete"):
         return _link_occurrences(event, payload, batch)
+    if kind in GRAPH_TYPES:  # native only: GitLab has no such event
+        return [Occurrence(event.issue_id, event.project_id, None, native_type=kind, native_data=payload)]
     return []
 
 
@@ -191,6 +197,17 @@ def _load(session: Session, events: Sequence[Event], base: str) -> Batch:
     issues = list(session.scalars(select(Issue).where(Issue.id.in_(issue_ids)))) if issue_ids else []
     views = {v.issue.id: v for v in load_views(session, issues)}
     project_ids |= {v.project.id for v in views.values()}
+    # Issues deleted since: their delete event kept a record of them, enough to describe them.
+    gone = issue_ids - views.keys()
+    deleted: dict[int, dict[str, Any]] = {}
+    if gone:
+        for record in session.scalars(
+            select(Event.payload).where(Event.kind == "issue.delete", Event.issue_id.in_(gone))
+        ):
+            issue_record = dict(record or {}).get("issue")
+            if isinstance(issue_record, dict) and "id" in issue_record:
+                deleted[int(issue_record["id"])] = issue_record
+                project_ids.add(int(issue_record["project_id"]))
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
     notes = {n.id: n for n in session.scalars(select(Note).where(Note.id.in_(note_ids)))} if note_ids else {}
     projects = {
@@ -201,18 +218,12 @@ def _load(session: Session, events: Sequence[Event], base: str) -> Batch:
             .where(Project.id.in_(project_ids))
         )
     }
+    for issue_id, issue_record in deleted.items():
+        found = projects.get(int(issue_record["project_id"]))
+        if found is not None:
+            issue = Issue(**{k: v for k, v in issue_record.items() if hasattr(Issue, k)})
+            views[issue_id] = IssueView(issue=issue, project=found[0], namespace=found[1], author=None)
     return Batch(views, users, notes, projects, base)
-
-
-def _deleted_view(event: Event, batch: Batch) -> IssueView | None:
-    record = _payload(event).get("issue")
-    found = batch.projects.get(event.project_id or -1)
-    if not record or found is None:
-        return None
-    issue = Issue(**{k: v for k, v in record.items() if hasattr(Issue, k)})
-    return IssueView(
-        issue=issue, project=found[0], namespace=found[1], author=batch.users.get(issue.author_id)
-    )
 
 
 def _hook_matches(hook: Webhook, project: Project, namespace: Namespace, event: Event) -> bool:
@@ -249,8 +260,6 @@ def _fan_out(
         native_seen: set[int] = set()
         for occ in _occurrences(event, batch):
             view = batch.views.get(occ.issue_id)
-            if view is None and event.kind == "issue.delete":
-                view = _deleted_view(event, batch)
             if view is None:
                 continue
             for hook in hooks:

@@ -530,3 +530,116 @@ def resend_log(session: Session, hook: Webhook, log_id: int, settings: Settings)
 
 def log_status(log: WebhookLog) -> str:
     return str(log.response_status) if log.response_status is not None else "internal error"
+
+
+# ---------------------------------------------------------------- native subscriptions
+
+
+def _native_types(types: Sequence[str]) -> list[str]:
+    from issuegraph.events.dispatch import NATIVE_TYPES
+
+    unknown = [t for t in types if t not in NATIVE_TYPES]
+    if not types or unknown:
+        raise Invalid(
+            "invalid_event_types",
+            "event_types must name at least one of: " + ", ".join(NATIVE_TYPES),
+            details={"field": "event_types", "unknown": unknown},
+        )
+    return list(dict.fromkeys(types))
+
+
+def _native_url(url: str, settings: Settings) -> str:
+    try:
+        ssrf.check_url(url, settings.webhooks_allow_local)
+    except ssrf.BlockedUrl as exc:
+        raise Invalid("invalid_url", f"Invalid url given: {exc}", details={"field": "url"}) from exc
+    return url.strip()
+
+
+def _native_secret(secret: str | None) -> str:
+    if secret is None:
+        return signing.new_secret()
+    if not signing.valid_secret(secret):
+        raise Invalid(
+            "invalid_secret",
+            "secret must be whsec_ followed by base64 of 24 to 64 bytes",
+            details={"field": "secret"},
+        )
+    return secret
+
+
+def create_native_hook(
+    session: Session,
+    actor: Actor,
+    scope: Scope,
+    *,
+    url: str,
+    event_types: Sequence[str],
+    description: str,
+    secret: str | None,
+    skip_silent: bool,
+    settings: Settings,
+) -> Webhook:
+    now = utcnow()
+    hook = Webhook(
+        flavor="native",
+        project_id=scope.id if scope.kind == "project" else None,
+        group_id=scope.id if scope.kind == "group" else None,
+        url=_native_url(url, settings),
+        name="",
+        description=description,
+        token=None,
+        secrets=[_native_secret(secret)],
+        options={"skip_silent": skip_silent},
+        event_types=_native_types(event_types),
+        url_variables={},
+        custom_headers={},
+        recent_failures=0,
+        disabled=False,
+        created_by_id=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    _limit(session, scope, "native", settings)
+    session.add(hook)
+    session.flush()
+    return hook
+
+
+def update_native_hook(
+    session: Session,
+    hook: Webhook,
+    *,
+    url: str | None,
+    event_types: Sequence[str] | None,
+    description: str | None,
+    skip_silent: bool | None,
+    settings: Settings,
+) -> Webhook:
+    if url is not None:
+        hook.url = _native_url(url, settings)
+    if event_types is not None:
+        hook.event_types = _native_types(event_types)
+    if description is not None:
+        hook.description = description
+    if skip_silent is not None:
+        hook.options = {**(hook.options or {}), "skip_silent": skip_silent}
+    hook.updated_at = utcnow()
+    session.flush()
+    return hook
+
+
+def rotate_secret(session: Session, hook: Webhook, secret: str | None) -> str:
+    """A new secret signs from now on; the previous one keeps signing until expired, so a
+    receiver can switch without losing a delivery (Standard Webhooks' rotation)."""
+    new = _native_secret(secret)
+    hook.secrets = [new, *(hook.secrets or [])[:1]]
+    hook.updated_at = utcnow()
+    session.flush()
+    return new
+
+
+def expire_previous_secret(session: Session, hook: Webhook) -> None:
+    hook.secrets = list(hook.secrets or [])[:1]
+    hook.updated_at = utcnow()
+    session.flush()

@@ -31,6 +31,7 @@ from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from issuegraph.domain.roles import AccessLevel
 from issuegraph.domain.statuses import BY_SLUG, PRIORITIES
 from issuegraph.events import changes
+from issuegraph.events import graph as graph_events
 from issuegraph.graph import repository as graph_repo
 from issuegraph.issues import repository as repo
 from issuegraph.projects import repository as projects_repo
@@ -327,6 +328,9 @@ def update_issue(
                 _close_duplicates(session, issue, user)
         elif reopening:
             activity.add_system_note(session, issue.id, user.id, "reopened", "reopened")
+        if closing or reopening:
+            session.flush()
+            graph_events.after_state_change(session, issue, closed=closing, actor_id=user.id, silent=silent)
     issue.updated_at = utcnow()
     issue.updated_by_id = user.id
     after = changes.snapshot(session, issue, labels=touches[0], assignees=touches[1])
@@ -402,6 +406,7 @@ def delete_issue(session: Session, access: ProjectAccess, issue: Issue, *, silen
     user = access.actor.require_write()
     if not access.can_delete_issue:
         raise Forbidden("forbidden", "403 Forbidden")
+    graph_events.before_delete(session, issue, actor_id=user.id, silent=silent)
     activity.record_event(
         session,
         "issue.delete",
