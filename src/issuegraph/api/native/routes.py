@@ -534,3 +534,6 @@ def _str(value: str | int | None) -> str | None:
 from issuegraph.api.native.webhooks import router as _webhooks_router  # noqa: E402
 
 router.include_router(_webhooks_router)
+from issuegraph.api.native.feed import router as _feed_router  # noqa: E402
+
+router.include_router(_feed_router)
