@@ -49,8 +49,8 @@ class Deliverer:
 
     def round(self, now: Any = None) -> int:
         async def go() -> int:
-            async with delivery.new_client(self.settings) as client:
-                return await self.worker.run_once(client, now)
+            async with delivery.Sender(self.settings) as sender:
+                return await self.worker.run_once(sender, now)
 
         return asyncio.run(go())
 

@@ -524,7 +524,13 @@ def resend_log(session: Session, hook: Webhook, log_id: int, settings: Settings)
     if current != log.url:
         raise RuleViolation("url_changed", "The hook URL has changed, and this log entry cannot be retried")
     return _send_logged(
-        session, hook, log.trigger, dict(log.request_data), log.idempotency_key, settings, test=False
+        session,
+        hook,
+        log.trigger,
+        delivery.log_payloads(session, [log])[log.id],
+        log.idempotency_key,
+        settings,
+        test=False,
     )
 
 

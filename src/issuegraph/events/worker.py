@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import httpx
-
 from issuegraph.config import Settings
 from issuegraph.db.engine import Database
 from issuegraph.db.models import utcnow
@@ -42,7 +40,7 @@ class Worker:
             if n < dispatch.BATCH:
                 return total
 
-    async def run_once(self, client: httpx.AsyncClient, now: datetime | None = None) -> int:
+    async def run_once(self, sender: delivery.Sender, now: datetime | None = None) -> int:
         """Dispatch new events, then one round of attempts; returns the number of attempts."""
         self.dispatch_all()
         now = now or utcnow()
@@ -51,24 +49,23 @@ class Worker:
         if not claimed:
             self._maybe_prune(now)
             return 0
-        limiter = asyncio.Semaphore(delivery.CONCURRENCY)
-
-        async def attempt(
-            c: delivery.Claimed,
-        ) -> tuple[delivery.Claimed, delivery.Prepared, delivery.Outcome]:
+        ready: list[tuple[delivery.Claimed, delivery.Prepared]] = []
+        results: list[tuple[delivery.Claimed, delivery.Prepared, delivery.Outcome]] = []
+        for c in claimed:
             try:
                 prepared = delivery.prepare(
                     c.hook, c.trigger, c.uuid, c.payload, c.attempt, self.settings, event_id=c.event_id
                 )
             except Exception as exc:  # a URL variable removed since: a failed attempt, logged
-                prepared = delivery.Prepared(c.hook.url, {}, b"", {})
-                return c, prepared, delivery.Outcome(error=str(exc))
-            async with limiter:
-                return c, prepared, await delivery.send(prepared, self.settings, client)
-
-        results = await asyncio.gather(*(attempt(c) for c in claimed))
+                results.append(
+                    (c, delivery.Prepared(c.hook.url, {}, b"", {}), delivery.Outcome(error=str(exc)))
+                )
+                continue
+            ready.append((c, prepared))
+        outcomes = await sender.send_all([p for _, p in ready])
+        results += [(c, p, o) for (c, p), o in zip(ready, outcomes, strict=True)]
         with self.database.session() as session:
-            delivery.record(session, list(results), utcnow(), self.settings)
+            delivery.record(session, results, utcnow(), self.settings)
         return len(results)
 
     def _maybe_prune(self, now: datetime) -> None:
@@ -92,10 +89,10 @@ class Worker:
                 target=_listen, args=(self.settings.database_url, poke, stop), daemon=True, name="ig-listen"
             )
             listener.start()
-        async with delivery.new_client(self.settings) as client:
+        async with delivery.Sender(self.settings) as sender:
             while not stop.is_set():
                 try:
-                    busy = await self.run_once(client)
+                    busy = await self.run_once(sender)
                 except Exception:  # the database went away: log, wait, try again
                     log.exception("delivery round failed")
                     busy = 0

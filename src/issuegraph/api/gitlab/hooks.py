@@ -70,13 +70,13 @@ def serialize(hook: Webhook, scope: Scope, *, full: bool = True) -> dict[str, An
     return data
 
 
-def serialize_log(log: WebhookLog) -> dict[str, Any]:
+def serialize_log(log: WebhookLog, body: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": log.id,
         "url": log.url,
         "trigger": log.trigger,
         "request_headers": log.request_headers,
-        "request_data": log.request_data,
+        "request_data": body,
         "response_headers": log.response_headers,
         "response_body": log.response_body,
         "execution_duration": log.execution_duration,
@@ -205,7 +205,8 @@ def hook_events(
     page = Page(page=max(int_param(params, "page", default=1) or 1, 1), per_page=per_page)
     statuses = list_param(params, "status") or []
     logs = hooks.list_logs(session, hook, statuses, page.offset, page.per_page)
-    return json_response([serialize_log(log) for log in logs])
+    bodies = delivery.log_payloads(session, logs)
+    return json_response([serialize_log(log, bodies[log.id]) for log in logs])
 
 
 @router.post("/{kind}/{ref}/hooks/{hook_id}/events/{log_id}/resend", status_code=201)

@@ -93,7 +93,7 @@ def serialize(hook: Webhook, *, secret: str | None = None) -> dict[str, Any]:
     return data
 
 
-def serialize_log(log: WebhookLog) -> dict[str, Any]:
+def serialize_log(log: WebhookLog, body: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": log.id,
         "event_type": log.trigger,
@@ -101,7 +101,7 @@ def serialize_log(log: WebhookLog) -> dict[str, Any]:
         "attempt": log.attempt,
         "url": log.url,
         "request_headers": log.request_headers,
-        "request_body": log.request_data,
+        "request_body": body,
         "response_status": log.response_status,
         "response_body": log.response_body,
         "error": log.internal_error,
@@ -218,7 +218,8 @@ def _register(base: str, resolve: Callable[..., Scope]) -> None:
     ) -> Response:
         hook = _hook(session, scope, hook_id)
         logs = hooks.list_logs(session, hook, [], (page - 1) * per_page, per_page)
-        return json_response([serialize_log(log) for log in logs])
+        bodies = delivery.log_payloads(session, logs)
+        return json_response([serialize_log(log, bodies[log.id]) for log in logs])
 
     @router.post(base + "/{hook_id}/deliveries/{log_id}/redeliver", summary="Send a logged delivery again")
     def redeliver(
