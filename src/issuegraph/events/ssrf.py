@@ -21,6 +21,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Instance metadata services (AWS/GCP/Azure/OpenStack, AWS IPv6, Alibaba): never reachable.
 METADATA = frozenset(ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200"))
 _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
 class BlockedUrl(Exception):
@@ -68,8 +69,14 @@ def parse(url: str) -> SplitResult:
         raise BlockedUrl("Only allowed schemes are http, https") from exc
     if parts.scheme not in ("http", "https"):
         raise BlockedUrl("Only allowed schemes are http, https")
-    if not parts.hostname:
+    host = parts.hostname or ""
+    if not host:
         raise BlockedUrl("URL is invalid")
+    # A name no DNS could hold is refused before any lookup is made for it.
+    if _literal(host) is None and (
+        len(host) > 253 or not all(_LABEL.match(p) for p in host.rstrip(".").split("."))
+    ):
+        raise BlockedUrl("Host cannot be resolved or invalid")
     return parts
 
 
