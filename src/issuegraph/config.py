@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     webhooks_log_retention_days: float = Field(default=7.0, gt=0, description="Delivery logs kept")
     webhooks_poll_seconds: float = Field(default=1.0, gt=0, description="Delivery polling interval")
     webhooks_max_per_scope: int = Field(default=100, ge=1, description="Hooks per project or group")
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://[user:password@]host[:port] (smtps:// for TLS); mail is off when unset",
+    )
+    smtp_from: str = Field(default="issuegraph <issuegraph@localhost>", description="From: of notifications")
 
     @field_validator("database_url")
     @classmethod

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from issuegraph.db.models import Event, Issue, Namespace, Note, Project, User, Webhook, WebhookDelivery
 from issuegraph.domain.links import LinkType, to_gitlab_name, type_seen_from
-from issuegraph.events import payloads
+from issuegraph.events import mail, payloads
 from issuegraph.issues.repository import IssueView, load_views
 
 BATCH = 500
@@ -76,7 +76,7 @@ class Batch:
     base: str
 
 
-def dispatch_once(session: Session, base_url: str, *, limit: int = BATCH) -> int:
+def dispatch_once(session: Session, base_url: str, *, limit: int = BATCH, mail_on: bool = False) -> int:
     """Hand out up to `limit` events in the caller's transaction; returns how many."""
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres and not session.scalar(text(f"SELECT pg_try_advisory_xact_lock({DISPATCH_LOCK})")):
@@ -89,10 +89,13 @@ def dispatch_once(session: Session, base_url: str, *, limit: int = BATCH) -> int
     for n, e in enumerate(events):
         e.seq = first + n
     hooks = list(session.scalars(select(Webhook)))
-    if hooks:
-        rows = _fan_out(session, events, hooks, base_url)
+    if hooks or mail_on:
+        batch = _load(session, events, base_url)
+        rows = _fan_out(events, hooks, batch)
         if rows:
             session.execute(insert(WebhookDelivery), rows)
+        if mail_on:
+            mail.add(session, mail.notifications(session, events, batch.views, base_url))
     if postgres:
         session.execute(text("SELECT pg_notify('issuegraph_deliveries', '')"))
     return len(events)
@@ -248,10 +251,8 @@ def _gitlab_wants(hook: Webhook, trigger: str, confidential: bool) -> str | None
     return "Note Hook" if opts.get("note_events") else None
 
 
-def _fan_out(
-    session: Session, events: Sequence[Event], hooks: list[Webhook], base: str
-) -> list[dict[str, Any]]:
-    batch = _load(session, events, base)
+def _fan_out(events: Sequence[Event], hooks: list[Webhook], batch: Batch) -> list[dict[str, Any]]:
+    base = batch.base
     rows: list[dict[str, Any]] = []
     now_built: dict[tuple[int, int, str], dict[str, Any] | None] = {}
     for event in events:

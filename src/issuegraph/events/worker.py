@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from issuegraph.config import Settings
 from issuegraph.db.engine import Database
 from issuegraph.db.models import utcnow
-from issuegraph.events import delivery, dispatch
+from issuegraph.events import delivery, dispatch, mail
 
 log = logging.getLogger("issuegraph.events")
 PRUNE_EVERY = timedelta(minutes=10)
@@ -35,7 +35,9 @@ class Worker:
         total = 0
         while True:
             with self.database.session() as session:
-                n = dispatch.dispatch_once(session, self.settings.base_url())
+                n = dispatch.dispatch_once(
+                    session, self.settings.base_url(), mail_on=bool(self.settings.smtp_url)
+                )
             total += n
             if n < dispatch.BATCH:
                 return total
@@ -44,11 +46,12 @@ class Worker:
         """Dispatch new events, then one round of attempts; returns the number of attempts."""
         self.dispatch_all()
         now = now or utcnow()
+        mailed = await self.mail_round(now) if self.settings.smtp_url else 0
         with self.database.session() as session:
             claimed = delivery.claim(session, now, self.settings)
         if not claimed:
             self._maybe_prune(now)
-            return 0
+            return mailed
         ready: list[tuple[delivery.Claimed, delivery.Prepared]] = []
         results: list[tuple[delivery.Claimed, delivery.Prepared, delivery.Outcome]] = []
         for c in claimed:
@@ -66,7 +69,21 @@ class Worker:
         results += [(c, p, o) for (c, p), o in zip(ready, outcomes, strict=True)]
         with self.database.session() as session:
             delivery.record(session, results, utcnow(), self.settings)
-        return len(results)
+        return len(results) + mailed
+
+    async def mail_round(self, now: datetime) -> int:
+        """Send due notification mails over one SMTP connection (in a thread: smtplib blocks)."""
+        with self.database.session() as session:
+            due = [
+                (m.id, m.email, m.subject, m.body)
+                for m in mail.claim(session, now, self.settings.webhooks_timeout * 10 + 10)
+            ]
+        if not due:
+            return 0
+        outcomes = await asyncio.to_thread(mail.send, self.settings, due)
+        with self.database.session() as session:
+            mail.record(session, outcomes, utcnow(), lambda n: delivery.retry_delay(n, self.settings))
+        return len(due)
 
     def _maybe_prune(self, now: datetime) -> None:
         if self._last_prune is not None and now - self._last_prune < PRUNE_EVERY:

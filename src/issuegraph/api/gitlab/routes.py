@@ -21,6 +21,7 @@ from issuegraph.api.gitlab import (
     notes,
     projects,
     schemas,
+    subscriptions,
     tokens,
     users,
 )
@@ -36,7 +37,7 @@ router = FaceRouter(
     dependencies=[Depends(writes_need_api_scope)],
 )
 
-_PARTS = (users, tokens, groups, members, projects, issues, notes, links, hooks)
+_PARTS = (users, tokens, groups, members, projects, issues, notes, links, hooks, subscriptions)
 for _part in _PARTS:
     router.routes.extend(_part.router.routes)
 
