@@ -194,9 +194,31 @@ def _flags(scope: Scope) -> tuple[str, ...]:
     return GROUP_FLAGS if scope.kind == "group" else PROJECT_FLAGS
 
 
-def _apply_gitlab_options(hook: Webhook, scope: Scope, params: dict[str, Any], creating: bool) -> None:
-    from issuegraph.api.gitlab.params import bool_param, str_param  # the face's own parsing rules
+def bool_param(params: dict[str, Any], name: str) -> bool | None:
+    """GitLab's booleans: true/false, 1/0, yes/no, t/f, any case; absent or empty is None."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text in ("true", "1", "yes", "t"):
+        return True
+    if text in ("false", "0", "no", "f"):
+        return False
+    raise Invalid("invalid_parameter", f"{name} is invalid")
 
+
+def str_param(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, list | dict):
+        raise Invalid("invalid_parameter", f"{name} is invalid")
+    return str(value)
+
+
+def _apply_gitlab_options(hook: Webhook, scope: Scope, params: dict[str, Any], creating: bool) -> None:
     options = dict(hook.options or {})
     if creating:
         for flag in _flags(scope):

@@ -21,7 +21,7 @@ from issuegraph.api.gitlab.serializers import ts
 from issuegraph.api.responses import json_response
 from issuegraph.config import get_settings
 from issuegraph.db.models import Webhook, WebhookLog
-from issuegraph.domain.errors import Invalid, RuleViolation
+from issuegraph.domain.errors import Invalid, NotFound, RuleViolation
 from issuegraph.events import delivery
 from issuegraph.events import service as hooks
 from issuegraph.events.service import Scope
@@ -111,8 +111,6 @@ def list_hooks(
 
 def _kind(kind: str) -> str:
     if kind not in ("projects", "groups"):
-        from issuegraph.domain.errors import NotFound
-
         raise NotFound("not_found", "404 Not Found")
     return kind
 
