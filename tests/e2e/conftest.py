@@ -70,7 +70,9 @@ def fresh_pg_database() -> Iterator[str]:
     """A new, empty PostgreSQL database of our own, dropped afterwards."""
     require_postgres()
     name = f"ig_e2e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    admin = create_engine(
+        PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True, connect_args={"connect_timeout": 5}
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
@@ -102,8 +104,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_server(database_url: str, log_dir: Path, *, workers: int = 1) -> Iterator[Server]:
-    """Start `issuegraph serve`, wait for /-/health, yield it, stop it by its pid."""
+def running_server(
+    database_url: str, log_dir: Path, *, workers: int = 1, **env_vars: str
+) -> Iterator[Server]:
+    """Start `issuegraph serve`, wait for /-/health, yield it, stop it by its pid.
+    `env_vars` are more ISSUEGRAPH_ settings, by lower-case name (log_level="info")."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUEGRAPH_")}
     env.update(
@@ -111,6 +116,7 @@ def running_server(database_url: str, log_dir: Path, *, workers: int = 1) -> Ite
         ISSUEGRAPH_ADMIN_TOKEN=ADMIN_TOKEN,
         ISSUEGRAPH_LOG_LEVEL="warning",
     )
+    env.update({f"ISSUEGRAPH_{name.upper()}": value for name, value in env_vars.items()})
     log_path = log_dir / f"server-{port}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
