@@ -38,8 +38,7 @@ def test_upgrade_is_idempotent(database_url):
 # ---------------------------------------------------------------- 7ca44bd8de15: SQLite AUTOINCREMENT
 
 BEFORE_AUTOINCREMENT = "8ee573a4f34b"
-# These tests name the revision they test, not the head, so later migrations leave them alone.
-AUTOINCREMENT = "7ca44bd8de15"
+AUTOINCREMENT = "7ca44bd8de15"  # these tests go up to it, not to the head: later migrations add tables
 _NOW = "'2026-01-01 00:00:00.000000'"
 _OLD_ROWS = [
     "INSERT INTO users (id, username, name, email, state, is_admin, created_at) VALUES "
@@ -179,7 +178,7 @@ def test_sqlite_autoincrement_downgrade_restores_the_old_tables(tmp_path):
     """Downgrading recreates the tables without AUTOINCREMENT, rows and schema as before."""
     url, engine = _database_before_autoincrement(tmp_path)
     schema, rows = _schema(engine), _rows(engine)
-    migrate.upgrade(url)
+    migrate.upgrade(url, AUTOINCREMENT)
     command.downgrade(migrate.alembic_config(url), BEFORE_AUTOINCREMENT)
     engine.dispose()
     assert _schema(engine) == schema
@@ -191,13 +190,13 @@ def test_sqlite_autoincrement_downgrade_restores_the_old_tables(tmp_path):
 def test_autoincrement_migration_is_a_no_op_on_postgresql(pg_url):
     """On PostgreSQL the migration changes nothing, either way."""
     engine = create_engine(pg_url)
-    command.downgrade(migrate.alembic_config(pg_url), AUTOINCREMENT)
     try:
+        command.downgrade(migrate.alembic_config(pg_url), AUTOINCREMENT)
         schema = _schema(engine)
         command.downgrade(migrate.alembic_config(pg_url), BEFORE_AUTOINCREMENT)
         assert _schema(engine) == schema
         migrate.upgrade(pg_url, AUTOINCREMENT)
         assert _schema(engine) == schema
     finally:
-        migrate.upgrade(pg_url)  # back to the head for the tests that follow
+        migrate.upgrade(pg_url)  # the session's database is shared by the tests after this one
         engine.dispose()
