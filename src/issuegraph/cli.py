@@ -200,5 +200,14 @@ def _mount_graph_commands() -> None:
 _mount_graph_commands()
 
 
+def _mount_import_commands() -> None:
+    from issuegraph.importers.cli import import_app
+
+    app.add_typer(import_app, name="import")
+
+
+_mount_import_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -531,3 +531,24 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ImportedObject(Base):
+    """What an importer brought, by its source: a second run finds it here (no duplicate), and
+    `fingerprint` (a digest of the source's fields) tells whether the source changed since."""
+
+    __tablename__ = "imported_objects"
+    __table_args__ = (
+        UniqueConstraint("instance_url", "source_kind", "object_kind", "source_id"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    instance_url: Mapped[str] = mapped_column(String(512))
+    source_kind: Mapped[str] = mapped_column(String(16))  # gitlab, sourcecraft
+    object_kind: Mapped[str] = mapped_column(String(16))  # group, project, user, issue, note, link...
+    source_id: Mapped[str] = mapped_column(String(255))
+    local_id: Mapped[int] = mapped_column(BigId)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

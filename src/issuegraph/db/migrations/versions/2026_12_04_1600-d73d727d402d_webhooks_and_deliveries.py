@@ -5,7 +5,7 @@ upgrade hear only of later changes. On PostgreSQL a statement trigger on `events
 NOTIFY issuegraph_events, so a delivering process wakes at the commit of a change.
 
 Revision ID: d73d727d402d
-Revises: 5d2a8c4e7f10
+Revises: 5d2a8c4e7f10, 3f1c0a9e5b72
 Create Date: 2026-12-04 15:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "d73d727d402d"
-down_revision = "5d2a8c4e7f10"
+down_revision = ("5d2a8c4e7f10", "3f1c0a9e5b72")  # joins the two heads main has now
 branch_labels = None
 depends_on = None
 
