@@ -52,6 +52,7 @@ bench: $(STAMP) ## Run the benchmarks (prints figures)
 	$(BIN)/python bench/links.py
 	$(BIN)/python bench/graph.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/webhooks.py
 
 db-upgrade: $(STAMP) ## Apply migrations to ISSUEGRAPH_DATABASE_URL
 	$(BIN)/issuegraph db upgrade

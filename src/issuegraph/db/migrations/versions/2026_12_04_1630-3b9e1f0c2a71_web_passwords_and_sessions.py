@@ -1,7 +1,7 @@
 """Web UI: user passwords, server-side web sessions, failed sign-in counters
 
 Revision ID: 3b9e1f0c2a71
-Revises: 3f1c0a9e5b72
+Revises: d73d727d402d
 Create Date: 2026-12-04 15:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "3b9e1f0c2a71"
-down_revision = "3f1c0a9e5b72"
+down_revision = "d73d727d402d"
 branch_labels = None
 depends_on = None
 
