@@ -239,3 +239,12 @@ def test_delete_project(client, factory, projects):
     assert (response.status_code, response.json()) == (202, {"message": "202 Accepted"})
     response = client.get(f"/api/v4/projects/{project['id']}", headers=factory.admin.headers)
     assert (response.status_code, response.json()) == (404, PROJECT_NOT_FOUND)
+
+
+def test_openapi_documents_the_close_settings(shared_app):
+    """PUT /projects/:id's body schema names close_policy (allow/warn/deny) and close_duplicates."""
+    put = shared_app.openapi()["paths"]["/api/v4/projects/{project_id}"]["put"]
+    properties = put["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert properties["close_policy"]["anyOf"][0]["enum"] == ["allow", "warn", "deny"]
+    assert "close_warnings" in properties["close_policy"]["description"]
+    assert properties["close_duplicates"]["anyOf"][0]["type"] == "boolean"

@@ -196,7 +196,10 @@ def update_issue(
 ) -> Response:
     issue, access = path
     result = issues.update_issue(session, access, issue, _update_fields(session, access, body), silent=silent)
-    return _issue_response(session, result.issue)
+    answer = ser.issue(issues_repo.load_views(session, [result.issue])[0])
+    if result.warnings:  # closed under the `warn` close policy: what is still open (issuegraph extension)
+        answer["close_warnings"] = result.warnings
+    return json_response(answer)
 
 
 @router.delete(ISSUE, status_code=204)

@@ -94,7 +94,12 @@ def update_repository(
     access: ProjectAccess = Depends(path_repo),
     session: Session = DB,
 ) -> Response:
-    changes = {"description": body.description, "visibility": body.visibility}
+    changes = {
+        "description": body.description,
+        "visibility": body.visibility,
+        "close_policy": body.close_policy,
+        "close_duplicates": body.close_duplicates,
+    }
     project = projects.update_project(session, access, changes)
     return json_response(ser.repository(project, access.namespace))
 
