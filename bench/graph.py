@@ -222,7 +222,9 @@ def measure(label: str, url: str, samples: int, seeded: bool) -> Figures:
 
         timed(figures, "ready, first page (20) of the 50k project", database, page(False), [()] * 100)
         timed(figures, "ready, first page (100) of the 50k project", database, page(False, 100), [()] * 100)
-        deep = service.encode_cursor("ready", int(middle or 0))
+        with database.session(write=False) as s:
+            ready_list = service.work_list_key(service.project_scope(s, actor, lp), blocked=False)
+        deep = service.encode_cursor(ready_list, int(middle or 0))
         timed(figures, "ready, page (20) at issue 25,000", database, page(False, 20, deep), [()] * 50)
         timed(figures, "blocked, first page (20) with blockers", database, page(True), [()] * 100)
         timed(

@@ -308,6 +308,11 @@ def _check_depth(depth: int) -> int:
 # ---------------------------------------------------------------- 3: ready to work / blocked
 
 
+def work_list_key(scope: Scope, *, blocked: bool) -> str:
+    """What a ready/blocked cursor is bound to: the list (ready or blocked) of this project or group."""
+    return f"{'blocked' if blocked else 'ready'}:{scope.kind}:{scope.id}"
+
+
 def encode_cursor(list_key: str, last_id: int) -> str:
     return base64.urlsafe_b64encode(f"{list_key}:{last_id}".encode()).decode().rstrip("=")
 
@@ -346,8 +351,7 @@ def work_page(
             f"per_page must be between 1 and {MAX_PER_PAGE}",
             details={"field": "per_page"},
         )
-    # A cursor names its list (ready or blocked, of this project or group), as documented.
-    list_key = f"{'blocked' if blocked else 'ready'}:{scope.kind}:{scope.id}"
+    list_key = work_list_key(scope, blocked=blocked)  # a cursor of another list is refused
     after = decode_cursor(list_key, cursor)
     rows = repo.scope_page(
         session,
