@@ -647,12 +647,12 @@ def create_milestone(
 
 
 def label_query(access: ProjectAccess) -> Select[Label]:
-    """The project's labels, unordered (the face pages them)."""
+    """The project's labels, unordered (`list_labels` pages them)."""
     return select(Label).where(Label.project_id == access.project.id)
 
 
 def milestone_query(access: ProjectAccess) -> Select[Milestone]:
-    """The project's milestones, unordered (the face pages them)."""
+    """The project's milestones, unordered (`list_milestones` pages them)."""
     return select(Milestone).where(Milestone.project_id == access.project.id)
 
 

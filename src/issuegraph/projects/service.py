@@ -413,7 +413,7 @@ def list_projects(
 
 
 def namespace_projects_query(actor: Actor, namespace: Namespace) -> Select[Project, Namespace]:
-    """The projects directly in a namespace that the caller can read, unordered (the face pages it)."""
+    """The readable projects directly in a namespace, unordered (`list_namespace_projects` pages it)."""
     return (
         select(Project, Namespace)
         .join(Namespace, Namespace.id == Project.namespace_id)
