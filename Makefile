@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha1(open('pyproject.toml','rb').read()).hexdigest()[:12])")
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint format bench db-upgrade db-revision db-check
+.PHONY: help setup run test test-fast lint format bench db-upgrade db-revision db-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -25,6 +25,10 @@ run: $(STAMP) ## Set up and run the server on SQLite (http://127.0.0.1:8080)
 test: $(STAMP) ## Set up, lint (ruff, mypy) and run the whole test suite (SQLite and PostgreSQL)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
+
+test-fast: $(STAMP) ## Lint and the tests that start no server and cause no fault (CI runs them all)
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest -m "not slow and not reliability"
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check src tests bench

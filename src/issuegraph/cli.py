@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging.config
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -44,20 +46,31 @@ def serve(
     """Run the HTTP server (GitLab v4, SourceCraft and the native graph API)."""
     import uvicorn
 
+    from issuegraph.ops.logs import log_config, wants_json
+    from issuegraph.ops.serving import metrics_directory
+
     os.environ["ISSUEGRAPH_HOST"] = host
     os.environ["ISSUEGRAPH_PORT"] = str(port)
     settings = Settings()
-    _bootstrap(settings, migrate)
-    typer.echo(f"issuegraph serving on http://{host}:{port} ({settings.database_url.split('://')[0]})")
-    uvicorn.run(
-        "issuegraph.api.app:factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        access_log=False,
-    )
+    config = log_config(settings.log_level, wants_json(settings.log_format))
+    logging.config.dictConfig(config)
+    with metrics_directory():  # before anything makes a metric (see ops.metrics)
+        _bootstrap(settings, migrate)
+        logging.getLogger("issuegraph").info(
+            "issuegraph serving on http://%s:%s (%s)", host, port, settings.database_url.split("://")[0]
+        )
+        # On SIGTERM uvicorn stops accepting connections and lets in-flight requests finish.
+        uvicorn.run(
+            "issuegraph.api.app:factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            log_config=config,
+            access_log=False,
+            timeout_graceful_shutdown=settings.shutdown_timeout,
+        )
 
 
 @db_app.command("upgrade")
@@ -103,6 +116,40 @@ def create_token(
             raise typer.BadParameter(f"no user {username!r}")
         _, raw = issue_token(session, user, name=name, scopes=scopes.split(","), expires_at=None)
     typer.echo(raw)
+
+
+@app.command()
+def backup(file: Annotated[Path, typer.Argument(help="Where to write the copy")]) -> None:
+    """SQLite: copy the database to FILE, consistent while the server runs (online backup API)."""
+    from issuegraph.ops.backup import BackupError
+    from issuegraph.ops.backup import backup as copy
+
+    try:
+        revision = copy(Settings().database_url, file)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"backed up to {file} (schema {revision})")
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A copy made by issuegraph backup")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before replacing the data")] = False,
+) -> None:
+    """SQLite: replace the database's content with FILE. Stop the server first."""
+    from issuegraph.ops.backup import BackupError
+    from issuegraph.ops.backup import restore as put_back
+
+    settings = Settings()
+    if not yes:
+        typer.confirm(f"Replace every row of {settings.database_url} with {file}?", abort=True)
+    try:
+        revision = put_back(settings.database_url, file)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"restored {file} (schema {revision}); `issuegraph serve` migrates it to the current schema")
 
 
 def _mount_graph_commands() -> None:

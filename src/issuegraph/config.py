@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,7 +29,19 @@ class Settings(BaseSettings):
     max_depth: int = Field(default=8, ge=1, description="Maximum levels of a parent/sub-issue hierarchy")
     max_children: int = Field(default=100, ge=1, description="Maximum sub-issues of one parent")
     db_pool_size: int = 10
+    db_connect_timeout: int = Field(
+        default=5, ge=1, description="Seconds to wait for a new database connection before answering 503"
+    )
+    retry_after: int = Field(
+        default=2, ge=1, description="Retry-After seconds of a 503 while the database is unreachable"
+    )
     log_level: str = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto", description="auto: JSON lines unless stdout is a terminal"
+    )
+    shutdown_timeout: int = Field(
+        default=30, ge=1, description="Seconds in-flight requests get to finish after SIGTERM"
+    )
 
     @field_validator("database_url")
     @classmethod

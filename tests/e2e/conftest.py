@@ -18,9 +18,19 @@ from issuegraph.testing import serverproc
 from issuegraph.testing.serverproc import Server
 from tests.conftest import IN_CI, PG_ADMIN_URL
 
-__all__ = ["ADMIN_TOKEN", "Server", "fresh_database", "fresh_pg_database", "running_server"]
+__all__ = [
+    "ADMIN_TOKEN",
+    "ISSUEGRAPH",
+    "Server",
+    "free_port",
+    "fresh_database",
+    "fresh_pg_database",
+    "running_server",
+]
 
 ADMIN_TOKEN = "e2e-root-token-0123456789"
+ISSUEGRAPH = serverproc.command()  # the console script beside this interpreter, or python -m
+free_port = serverproc.free_port
 
 
 def require_postgres() -> None:
@@ -56,10 +66,16 @@ def fresh_database(kind: str, tmp_dir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def running_server(database_url: str, log_dir: Path, *, workers: int = 1) -> Iterator[Server]:
-    """Start `issuegraph serve`, wait for /-/health, yield it, stop it by its pid."""
+def running_server(
+    database_url: str, log_dir: Path, *, workers: int = 1, **env_vars: str
+) -> Iterator[Server]:
+    """Start `issuegraph serve`, wait for /-/health, yield it, stop it by its pid.
+    `env_vars` are more ISSUEGRAPH_ settings, by lower-case name (log_level="info")."""
+    env = {f"ISSUEGRAPH_{name.upper()}": value for name, value in env_vars.items()}
     try:
-        with serverproc.running_server(database_url, ADMIN_TOKEN, workers=workers, log_dir=log_dir) as server:
+        with serverproc.running_server(
+            database_url, ADMIN_TOKEN, workers=workers, log_dir=log_dir, env=env
+        ) as server:
             yield server
     except serverproc.ServerError as exc:  # the server did not start: its log says why
         pytest.fail(str(exc))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import uuid
@@ -10,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import unquote
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 
 from issuegraph import __version__
 from issuegraph.api import errors, runner
@@ -20,6 +21,8 @@ from issuegraph.api.gitlab.routes import router as gitlab_router
 from issuegraph.api.routing import drop_default_422
 from issuegraph.config import Settings, get_settings
 from issuegraph.db.engine import Database
+from issuegraph.ops import health
+from issuegraph.ops.observe import ObserveMiddleware
 
 log = logging.getLogger("issuegraph")
 
@@ -39,7 +42,7 @@ class RawPathMiddleware:
             raw = scope["raw_path"].decode("latin-1").split("?", 1)[0]
             if "%2f" in raw.lower():
                 keep = raw.replace("%2F", "%252F").replace("%2f", "%252F")
-                scope = dict(scope, path=unquote(keep))
+                scope["path"] = unquote(keep)  # in place: outer middleware sees the matched route
         await self.app(scope, receive, send)
 
 
@@ -70,20 +73,14 @@ class CommitBeforeResponseMiddleware:
             if message["type"] == "http.response.start" and message["status"] < 400 and session is not None:
                 try:
                     await runner.run_outside_pool(session.commit)
-                except Exception:
-                    log.exception("commit failed on %s %s", scope.get("method"), scope.get("path"))
-                    await runner.run_outside_pool(session.rollback)
+                except Exception as exc:
+                    log.warning("commit failed on %s %s", scope.get("method"), scope.get("path"))
+                    with contextlib.suppress(Exception):  # a dead connection cannot roll back
+                        await runner.run_outside_pool(session.rollback)
                     failed = True
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 500,
-                            "headers": [(b"content-type", b"application/json")],
-                        }
-                    )
-                    await send(
-                        {"type": "http.response.body", "body": b'{"message":"500 Internal Server Error"}'}
-                    )
+                    # 503 with Retry-After when the database went away, else 500; face's shape.
+                    response = errors.failure(Request(scope), exc)
+                    await response(scope, receive, send)
                     return
             await send(message)
 
@@ -140,12 +137,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     _document_graph_errors(app)
 
-    @app.get("/-/health", include_in_schema=False)
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    app.include_router(health.router)
 
     app.add_middleware(CommitBeforeResponseMiddleware)
     app.add_middleware(RawPathMiddleware)
+    app.add_middleware(ObserveMiddleware)  # inside RequestIdMiddleware: it logs the request id
     app.add_middleware(RequestIdMiddleware)
     runner.install()
     app.add_middleware(runner.RequestRunnerMiddleware)

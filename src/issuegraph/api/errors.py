@@ -6,6 +6,7 @@ One handler per face; the app dispatches by path prefix.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -13,9 +14,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from issuegraph.domain.errors import DomainError, ErrorKind, Invalid, NotFound
+from issuegraph.db.availability import is_unavailable
+from issuegraph.domain.errors import DomainError, ErrorKind, Invalid, NotFound, Unavailable
 
 log = logging.getLogger("issuegraph")
 
@@ -29,6 +32,7 @@ STATUS_BY_KIND = {
     ErrorKind.CONFLICT: 409,
     ErrorKind.INVALID: 400,
     ErrorKind.RULE: 422,
+    ErrorKind.UNAVAILABLE: 503,
 }
 
 
@@ -51,6 +55,7 @@ def request_id(request: Request) -> str:
 
 
 def render(request: Request, error: DomainError) -> Response:
+    request.state.error_code = error.code  # for the access log
     path = request.url.path
     for prefix, renderer in _FACES:
         if path.startswith(prefix):
@@ -85,11 +90,43 @@ def _unexpected(request: Request, exc: Exception) -> Response:
     return response
 
 
+def unavailable(request: Request) -> Response:
+    """503 in the face's shape with Retry-After: the database cannot serve now."""
+    error = Unavailable("database_unavailable", "503 Service Unavailable: the database is unreachable")
+    response = render(request, error)
+    response.headers["Retry-After"] = str(request.app.state.settings.retry_after)
+    return response
+
+
+def failure(request: Request, exc: Exception) -> Response:
+    """The answer to an exception no handler knew: 503 for a database outage, else 500."""
+    if is_unavailable(exc):
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        return unavailable(request)
+    return _unexpected(request, exc)
+
+
+# Errors a database outage raises: handled inside the app's middleware (unlike a bare
+# Exception handler, which Starlette runs outermost), so the answer carries X-Request-Id.
+_DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, OSError, sqlite3.Error)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, render)  # type: ignore[arg-type]
+    for error_class in _DATABASE_ERRORS + _driver_errors():
+        app.add_exception_handler(error_class, failure)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(Exception, failure)
+
+
+def _driver_errors() -> tuple[type[Exception], ...]:
+    """asyncpg's errors, which the straight-on-asyncpg statements can raise unwrapped."""
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return ()
+    return (asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def status_for(error: DomainError) -> int:

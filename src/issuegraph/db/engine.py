@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from issuegraph.config import Settings
+from issuegraph.db import availability
+from issuegraph.ops import metrics
 
 WRITE_OPTION = "issuegraph_writes"
 SQLITE_BUSY_SECONDS = 30
@@ -35,12 +37,15 @@ def make_engine(settings: Settings) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
+    # The CLI, start-up and exports hold a connection for long and run few statements: a
+    # ping at checkout costs little there and hands out no connection a restart killed.
     return create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=20,
-        pool_pre_ping=False,
-        connect_args={"prepare_threshold": 5},
+        pool_pre_ping=True,
+        hide_parameters=True,  # errors (and so logs) never show values: token digests, passwords
+        connect_args={"prepare_threshold": 5, "connect_timeout": settings.db_connect_timeout},
     )
 
 
@@ -143,10 +148,19 @@ class Database:
         self.request_engine = self.engine
         if self.runs_on_loop:
             url, connect_args = _asyncpg_url(settings.database_url)
+            connect_args.setdefault("timeout", settings.db_connect_timeout)
             self._async_engine = create_async_engine(
-                url, pool_size=settings.db_pool_size, max_overflow=20, connect_args=connect_args
+                url,
+                pool_size=settings.db_pool_size,
+                max_overflow=20,
+                hide_parameters=True,
+                connect_args=connect_args,
             )
             self.request_engine = self._async_engine.sync_engine
+            availability.discard_closed_on_checkout(self.request_engine)
+        metrics.instrument_engine(self.request_engine, "requests")
+        if self.request_engine is not self.engine:
+            metrics.instrument_engine(self.engine, "background")
         self._factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._write_factory = sessionmaker(
             self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False, autoflush=False

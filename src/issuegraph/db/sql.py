@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import BigInteger, Boolean, ColumnElement, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -86,6 +86,24 @@ class DriverQuery:
         if connection._has_events or connection.engine._has_events:
             # Listeners of the engine (statement counters, logging) see this statement too.
             connection.dispatch.before_cursor_execute(connection, None, sql, args, None, False)
-        driver = connection.connection.driver_connection
-        rows: Sequence[Any] = await_(driver.fetch(sql, *args))
+        adapted = connection.connection.dbapi_connection
+        try:
+            rows: Sequence[Any] = await_(adapted.driver_connection.fetch(sql, *args))
+        except Exception as error:
+            _raise_through_sqlalchemy(connection, adapted, error, sql, args)
+        if connection._has_events or connection.engine._has_events:
+            connection.dispatch.after_cursor_execute(connection, None, sql, args, None, False)
         return rows
+
+
+def _raise_through_sqlalchemy(
+    connection: Any, adapted: Any, error: Exception, sql: str, args: Any
+) -> NoReturn:
+    """Raise asyncpg's error as SQLAlchemy would have: translated to the DBAPI's class and
+    through the connection's error handling, so a disconnect invalidates this connection (and
+    the pool's older ones) instead of returning a dead connection to the pool."""
+    try:
+        adapted._handle_exception(error)  # raises the DBAPI error that wraps asyncpg's
+    except Exception as translated:
+        connection._handle_dbapi_exception(translated, sql, tuple(args), None, None)
+    raise error  # pragma: no cover - _handle_exception always raises

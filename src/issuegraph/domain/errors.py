@@ -13,6 +13,7 @@ class ErrorKind(StrEnum):
     CONFLICT = "conflict"
     INVALID = "invalid"  # request shape (400)
     RULE = "rule"  # a domain rule refused an otherwise well-formed request (GitLab 422)
+    UNAVAILABLE = "unavailable"  # the database cannot serve now; retry later (503)
 
 
 class DomainError(Exception):
@@ -53,3 +54,7 @@ class Invalid(DomainError):
 
 class RuleViolation(DomainError):
     kind = ErrorKind.RULE
+
+
+class Unavailable(DomainError):
+    kind = ErrorKind.UNAVAILABLE

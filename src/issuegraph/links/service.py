@@ -20,6 +20,7 @@ from issuegraph.domain.links import NOTE_WORDING, UNLINK_WORDING, LinkType
 from issuegraph.issues import repository as issues_repo
 from issuegraph.issues.service import readable_filter
 from issuegraph.links import repository as repo
+from issuegraph.ops import metrics
 from issuegraph.projects.service import ProjectAccess, access_by_project_ids
 
 FORBIDDEN_MESSAGE = "Couldn't link issues. You must have at least the Guest role in both issue's projects."
@@ -56,6 +57,7 @@ def _accesses(
     return accesses
 
 
+@metrics.counts_links
 def create_link(
     session: Session,
     actor: Actor,

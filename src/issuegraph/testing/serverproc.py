@@ -63,7 +63,10 @@ def command() -> list[str]:
 def fresh_pg_database(admin_url: str, prefix: str = "ig_proc") -> Iterator[str]:
     """A new, empty PostgreSQL database of our own (created through `admin_url`), dropped afterwards."""
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    # pre_ping: the server may have restarted since CREATE (the outage tests restart it)
+    admin = create_engine(
+        admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True, connect_args={"connect_timeout": 5}
+    )
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))

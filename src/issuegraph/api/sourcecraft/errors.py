@@ -20,6 +20,7 @@ _BY_KIND = {
     ErrorKind.CONFLICT: (409, "AlreadyExists"),
     ErrorKind.INVALID: (400, "ValidationError"),
     ErrorKind.RULE: (400, "ValidationError"),
+    ErrorKind.UNAVAILABLE: (503, "Unavailable"),
 }
 
 # Situations whose SourceCraft class differs from their kind's.
@@ -39,6 +40,7 @@ _MESSAGES = {
     "route_not_found": "no such route",
     "method_not_allowed": "the route does not support this method",
     "internal": "internal server error",
+    "database_unavailable": "the service is temporarily unavailable; retry later",
 }
 
 
