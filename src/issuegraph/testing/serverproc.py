@@ -101,8 +101,8 @@ def running_server(
             ISSUEGRAPH_DATABASE_URL=database_url,
             ISSUEGRAPH_ADMIN_TOKEN=admin_token,
             ISSUEGRAPH_LOG_LEVEL=log_level,
-            **(env or {}),
         )
+        environment.update(env or {})  # the caller's settings win (a log level, say)
         log_path = log_dir / f"server-{port}.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
