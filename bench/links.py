@@ -12,10 +12,17 @@ loopback port and, at concurrency 8 (one httpx client per thread), measures:
   * the server's peak RSS (VmHWM of the server process and its children),
   * SQL statements per create and per list (in-process, on the same database).
 
+--shape side runs the side-by-side shape instead (every issue with about two links; get an issue,
+list its links and create links through both faces) and prints the server's and the database's
+CPU per request (the database's from its backends' /proc stat) and, with --statements N and
+pg_stat_statements loaded, the N costliest statements of each phase; --grow N first adds N links
+and N notes on filler issues. --shape projects creates `blocks` links across --projects projects.
+
 It prints figures and asserts nothing (see bench/README.md for recorded results).
 
     .venv/bin/python bench/links.py [--db sqlite|postgresql|both] [--workers N]
-                                    [--duration SECONDS] [--issues N]
+                                    [--duration SECONDS] [--issues N] [--shape hub|side|projects]
+                                    [--grow N] [--statements N] [--projects N]
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -35,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
 
 from issuegraph.testing.serverproc import fresh_pg_database, running_server
 
@@ -82,7 +90,7 @@ def use_database(url: str) -> None:
     get_settings.cache_clear()
 
 
-def seed(url: str, issue_count: int) -> Seed:
+def seed(url: str, issue_count: int, shape: str = "hub") -> Seed:
     from issuegraph.accounts.service import authenticate, ensure_admin_token
     from issuegraph.config import get_settings
     from issuegraph.db import migrate
@@ -110,9 +118,13 @@ def seed(url: str, issue_count: int) -> Seed:
                 for n in range(1, issue_count + 1)
             ]
             accesses = {project.id: access}
-            hub = made[0]
-            for other in made[1 : 1 + HUB_LINKS]:
-                links.create_link(session, actor, hub, other, LinkType.RELATED_TO, accesses=accesses)
+            if shape == "hub":
+                hub = made[0]
+                for other in made[1 : 1 + HUB_LINKS]:
+                    links.create_link(session, actor, hub, other, LinkType.RELATED_TO, accesses=accesses)
+            else:  # the side-by-side shape: a chain, so every issue has about two links
+                for a, b in itertools.pairwise(made):
+                    links.create_link(session, actor, a, b, LinkType.RELATED_TO, accesses=accesses)
             return Seed(project_id=project.id, issue_count=issue_count)
     finally:
         database.dispose()
@@ -451,6 +463,345 @@ def bench_database(kind: str, args: argparse.Namespace) -> None:
         print("  SQL statements per request: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+# ---------------------------------------------------------------- the side-by-side shape (--shape side)
+
+
+def side_pairs(seed: Seed, count: int, rng: random.Random) -> list[tuple[int, int]]:
+    """Distinct new pairs among the seeded issues, none of them a pair of the seeded chain."""
+    taken = {(n, n + 1) for n in range(1, seed.issue_count)}
+    degree: Counter[int] = Counter()
+    pairs: list[tuple[int, int]] = []
+    attempts = 0
+    while len(pairs) < count and attempts < count * 20:
+        attempts += 1
+        a, b = rng.randint(1, seed.issue_count), rng.randint(1, seed.issue_count)
+        key = (min(a, b), max(a, b))
+        if a == b or key in taken or degree[a] >= MAX_DEGREE - 2 or degree[b] >= MAX_DEGREE - 2:
+            continue
+        taken.add(key)
+        degree[a] += 1
+        degree[b] += 1
+        pairs.append((a, b))
+    return pairs
+
+
+def grow(url: str, seed: Seed, rows: int) -> float:
+    """PostgreSQL: add `rows` links and `rows` notes (one in ten a user note) on filler issues of the
+    same project, none of them touched by the load, then ANALYZE (as autovacuum would)."""
+    engine = create_engine(url.replace("+asyncpg", "+psycopg"))
+    began = time.perf_counter()
+    fillers = max(2000, rows // 40)  # at most 80 links per filler issue
+    per_issue = -(-rows // fillers)
+    with engine.begin() as conn:
+        params = {"p": seed.project_id, "n": seed.issue_count, "f": fillers, "rows": rows}
+        conn.execute(
+            text(
+                "INSERT INTO issues (project_id, iid, title, description, state, status, priority, "
+                "confidential, discussion_locked, author_id, created_at, updated_at) "
+                "SELECT :p, :n + g, 'Filler ' || g, '', 'opened', 'open', 'normal', false, false, 1, "
+                "now(), now() FROM generate_series(1, :f) g"
+            ),
+            params,
+        )
+        conn.execute(text("UPDATE projects SET last_issue_iid = :n + :f WHERE id = :p"), params)
+        first = conn.execute(
+            text("SELECT min(id) FROM issues WHERE project_id = :p AND iid > :n"), params
+        ).scalar()
+        params["m"] = int(first or 0)
+        assert per_issue < fillers // 2  # so (i, (i + k) % f) are distinct pairs
+        conn.execute(
+            text(
+                "INSERT INTO issue_links (source_id, target_id, link_type, pair_lo, pair_hi, author_id, "
+                "created_at, updated_at) "
+                "SELECT s, t, 'related_to', least(s, t), greatest(s, t), 1, now(), now() "
+                "FROM (SELECT :m + g % :f AS s, :m + (g % :f + 1 + g / :f) % :f AS t "
+                "FROM generate_series(0, :rows - 1) g) x"
+            ),
+            params,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO notes (issue_id, author_id, body, system, system_action, created_at, "
+                "updated_at) "
+                "SELECT :m + g % :f, 1, 'marked this issue as related to #' || g, g % 10 <> 0, "
+                "CASE WHEN g % 10 <> 0 THEN 'relate' END, now(), now() FROM generate_series(0, :rows - 1) g"
+            ),
+            params,
+        )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return time.perf_counter() - began
+
+
+class DatabaseMeter:
+    """PostgreSQL's side of a phase: CPU of the bench database's backends (from /proc) and, when
+    pg_stat_statements is loaded, its per-statement figures and the database's commits."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=1)
+        self.conn = self.engine.connect()
+        self.dbname = url.rsplit("/", 1)[1]
+        try:
+            self.conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+            self.conn.execute(text("SELECT count(*) FROM pg_stat_statements"))
+            self.statements = True
+        except Exception:  # not in shared_preload_libraries: CPU only
+            self.conn.rollback()
+            self.statements = False
+        self.dbid = self.conn.execute(
+            text("SELECT oid FROM pg_database WHERE datname = current_database()")
+        ).scalar()
+        self.own = self.conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        self.cpu: dict[int, float] = {}
+
+    def backends(self) -> list[int]:
+        rows = self.conn.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        return [int(r[0]) for r in rows]
+
+    def start(self) -> None:
+        self.cpu = {pid: cpu_seconds([pid]) for pid in self.backends()}
+        if self.statements:
+            self.conn.execute(text("SELECT pg_stat_statements_reset(0, :db, 0)"), {"db": self.dbid})
+        self.commits = self._commits()
+
+    def _commits(self) -> int:
+        return int(
+            self.conn.execute(
+                text("SELECT xact_commit FROM pg_stat_database WHERE datid = :db"), {"db": self.dbid}
+            ).scalar()
+            or 0
+        )
+
+    def stop(self, requests: int) -> tuple[float, list[tuple[Any, ...]], float]:
+        """(backend CPU ms per request, per-statement rows, commits per request)."""
+        after = {pid: cpu_seconds([pid]) for pid in self.backends()}
+        used = sum(v - self.cpu.get(pid, 0.0) for pid, v in after.items())
+        rows: list[tuple[Any, ...]] = []
+        if self.statements:
+            rows = [
+                tuple(r)
+                for r in self.conn.execute(
+                    text(
+                        "SELECT calls, total_plan_time, total_exec_time, rows, "
+                        "shared_blks_hit + shared_blks_read, "
+                        "left(regexp_replace(query, '\\s+', ' ', 'g'), 90) FROM pg_stat_statements "
+                        "WHERE dbid = :db AND calls > 0 ORDER BY total_exec_time + total_plan_time DESC"
+                    ),
+                    {"db": self.dbid},
+                )
+            ]
+        # the stats collector reports commits at the end of transactions, a little later
+        time.sleep(0.6)
+        commits = self._commits() - self.commits - 1  # our own pg_stat_database read commits too
+        n = max(requests, 1)
+        return used * 1000 / n, rows, commits / n
+
+    def close(self) -> None:
+        self.conn.close()
+        self.engine.dispose()
+
+
+def statement_report(rows: list[tuple[Any, ...]], requests: int, top: int) -> list[str]:
+    n = max(requests, 1)
+    calls = sum(r[0] for r in rows)
+    plan = sum(r[1] for r in rows)
+    execute = sum(r[2] for r in rows)
+    lines = [
+        f"statements per request {calls / n:.2f}, planning {plan / n:.3f} ms, execution {execute / n:.3f} ms"
+    ]
+    for calls_, plan_, exec_, rows_, blocks, query in rows[:top]:
+        lines.append(
+            f"  {calls_ / n:5.2f}x  plan {plan_ / max(calls_, 1):.3f}  "
+            f"exec {exec_ / max(calls_, 1):.3f} ms/call  "
+            f"rows {rows_ / max(calls_, 1):6.1f}  blocks {blocks / max(calls_, 1):6.1f}  {query}"
+        )
+    return lines
+
+
+def bench_side(kind: str, args: argparse.Namespace) -> None:
+    """The side-by-side shape: every issue has about two links; random issues are listed and read,
+    random new pairs linked, through both faces; CPU per request of the server and the database."""
+    database = sqlite_database() if kind == "sqlite" else postgres_database()
+    with database as url:
+        began = time.perf_counter()
+        info = seed(url, args.issues, shape="side")
+        print(
+            f"\n== {kind}, side-by-side shape: seeded {args.issues} issues in a chain of links "
+            f"in {time.perf_counter() - began:.1f} s"
+        )
+        if args.grow:
+            if kind != "postgresql":
+                print("  --grow: PostgreSQL only, ignored")
+            else:
+                took = grow(url, info, args.grow)
+                print(f"  grown by {args.grow} links and {args.grow} notes on filler issues in {took:.1f} s")
+        rng = random.Random(20261204)
+        budget = int(args.duration * 1500)
+        pairs = side_pairs(info, budget * 2, rng)
+        iids = [rng.randint(1, info.issue_count) for _ in range(budget * 4)]
+        pid_, n = info.project_id, info.issue_count
+
+        def gl_get() -> Iterator[Request]:
+            for iid in iids:
+                yield ("GET", f"/api/v4/projects/{pid_}/issues/{iid}", None)
+
+        def gl_list() -> Iterator[Request]:
+            for iid in iids:
+                yield ("GET", f"/api/v4/projects/{pid_}/issues/{iid}/links", None)
+
+        def sc_get() -> Iterator[Request]:
+            for iid in iids:
+                yield ("GET", f"/repos/{GROUP}/{PROJECT}/issues/{iid}", None)
+
+        def sc_list() -> Iterator[Request]:
+            for iid in iids:
+                yield ("GET", f"/repos/{GROUP}/{PROJECT}/issues/{iid}/issue_links?page_size=100", None)
+
+        def gl_create() -> Iterator[Request]:
+            for a, b in pairs[:budget]:
+                body = {"target_project_id": pid_, "target_issue_iid": b, "link_type": "relates_to"}
+                yield ("POST", f"/api/v4/projects/{pid_}/issues/{a}/links", body)
+
+        def sc_create() -> Iterator[Request]:
+            for a, b in pairs[budget:]:
+                body = {"target_issue_slug": str(b), "link_type": "related_to"}
+                yield ("POST", f"/repos/{GROUP}/{PROJECT}/issues/{a}/issue_links", body)
+
+        phases = [
+            ("gitlab get", gl_get),
+            ("gitlab list", gl_list),
+            ("sourcecraft get", sc_get),
+            ("sourcecraft list", sc_list),
+            ("gitlab create", gl_create),
+            ("sourcecraft create", sc_create),
+        ]
+        meter = DatabaseMeter(url) if kind == "postgresql" else None
+        print(f"  {n} issues; phase: rate, p50/p99, CPU ms per request (server, database, load generator)")
+        with running_server(url, TOKEN, workers=args.workers) as server:
+            base, pid = server.url, server.pid
+            load(base, gl_get(), 1.0, 300, pid)  # warm-up
+            for name, jobs in phases:
+                if meter:
+                    meter.start()
+                run = load(base, jobs(), args.duration, 10**9, pid)
+                server, client, machine = run.cpu_ms
+                ok = sum(v for k, v in run.statuses.items() if k < 300)
+                if meter:
+                    db_cpu, rows, commits = meter.stop(run.requests)
+                    db = f"database {db_cpu:.2f}"
+                else:
+                    db, rows, commits = "database in the server process", [], 0.0
+                print(
+                    f"  {name:<19} {ok / run.seconds:6.0f}/s  "
+                    f"p50 {run.pct(0.5):5.1f} p99 {run.pct(0.99):5.1f} ms  "
+                    f"CPU: server {server:.2f}, {db}, load generator {client:.2f} "
+                    f"(rest of machine {machine - server - client:.2f}); statuses {dict(run.statuses)}"
+                )
+                for body in run.bodies:
+                    print(f"  {name:<19} refused: {body.decode(errors='replace')}")
+                if rows:
+                    print(
+                        f"  {name:<19} commits per request {commits:.2f}; "
+                        + "\n".join(statement_report(rows, run.requests, args.statements))
+                    )
+        if meter:
+            meter.close()
+
+
+# ---------------------------------------------------------------- blocks across projects (--shape projects)
+
+
+def seed_projects(url: str, projects: int, per_project: int) -> list[int]:
+    """`projects` projects of `per_project` issues each, no links; returns the project ids."""
+    from issuegraph.accounts.service import authenticate, ensure_admin_token
+    from issuegraph.config import get_settings
+    from issuegraph.db import migrate
+    from issuegraph.db.engine import Database
+    from issuegraph.issues import service as issues
+    from issuegraph.projects import service as project_service
+
+    use_database(url)
+    migrate.upgrade(url)
+    database = Database(get_settings())
+    ids = []
+    try:
+        with database.session() as session:
+            ensure_admin_token(session, TOKEN)
+        with database.session() as session:
+            actor = authenticate(session, TOKEN)
+            group = project_service.create_group(session, actor, name="Bench", path=GROUP)
+            for n in range(projects):
+                project = project_service.create_project(
+                    session, actor, name=f"p{n}", path=f"p{n}", namespace_id=group.id
+                )
+                access = project_service.resolve_project(session, actor, project.id)
+                for m in range(per_project):
+                    issues.create_issue(session, access, issues.IssueFields(title=f"Bench issue {m}"))
+                ids.append(project.id)
+    finally:
+        database.dispose()
+    return ids
+
+
+def bench_projects(kind: str, args: argparse.Namespace) -> None:
+    """`blocks` creations between random pairs of issues of one project (lower iid blocks higher,
+    so no cycle is refused), over --projects projects, through the GitLab face."""
+    per_project = max(10, args.issues // args.projects)
+    database = sqlite_database() if kind == "sqlite" else postgres_database()
+    with database as url:
+        began = time.perf_counter()
+        project_ids = seed_projects(url, args.projects, per_project)
+        print(
+            f"\n== {kind}, blocks across {args.projects} projects of {per_project} issues: seeded in "
+            f"{time.perf_counter() - began:.1f} s"
+        )
+        rng = random.Random(20261204)
+        taken: set[tuple[int, int, int]] = set()
+        jobs: list[Request] = []
+        while len(jobs) < min(int(args.duration * 2000), args.projects * per_project * 4):
+            pid = rng.choice(project_ids)
+            a, b = sorted(rng.sample(range(1, per_project + 1), 2))
+            if (pid, a, b) in taken:
+                continue
+            taken.add((pid, a, b))
+            body = {"target_project_id": pid, "target_issue_iid": b, "link_type": "blocks"}
+            jobs.append(("POST", f"/api/v4/projects/{pid}/issues/{a}/links", body))
+        meter = DatabaseMeter(url) if kind == "postgresql" else None
+        with running_server(url, TOKEN, workers=args.workers) as server:
+            base, pid_ = server.url, server.pid
+            queue = iter(jobs)
+            # Warm-up: every worker opens its connections and prepares its statements first.
+            warm = load(base, queue, 3.0, 10**9, pid_)
+            print(f"  warm-up: {warm.requests} creates in {warm.seconds:.1f} s (not counted)")
+            if meter:
+                meter.start()
+            run = load(base, queue, args.duration, 10**9, pid_)
+            server = run.cpu_ms[0] if run.cpu_ms else 0.0
+            created = run.statuses.get(201, 0)
+            db = ""
+            rows: list[tuple[Any, ...]] = []
+            if meter:
+                db_cpu, rows, _ = meter.stop(run.requests)
+                db = f", database {db_cpu:.2f}"
+            print(
+                f"  blocks creates: {created / run.seconds:6.1f}/s ({created} in {run.seconds:.1f} s, "
+                f"{args.workers} worker(s)); p50 {run.pct(0.5):.1f} ms, p99 {run.pct(0.99):.1f} ms; "
+                f"CPU per create: server {server:.2f}{db}; statuses {dict(run.statuses)}"
+            )
+            for refused in run.bodies:
+                print(f"  refused: {refused.decode(errors='replace')}")
+            if rows:
+                print("\n".join(statement_report(rows, run.requests, args.statements)))
+        if meter:
+            meter.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -461,6 +812,22 @@ def main() -> None:
         "--duration", type=float, default=10.0, help="seconds per measured phase (default 10)"
     )
     parser.add_argument("--issues", type=int, default=2000, help="issues to seed (default 2000)")
+    parser.add_argument(
+        "--shape",
+        choices=("hub", "side", "projects"),
+        default="hub",
+        help="hub: one issue with 50 links (default); side: the side-by-side shape, every issue with "
+        "about two links, get/list/create on both faces with server and database CPU per request; "
+        "projects: blocks creations across --projects projects (use with --workers)",
+    )
+    parser.add_argument("--projects", type=int, default=100, help="projects: how many (default 100)")
+    parser.add_argument("--grow", type=int, default=0, help="side, PostgreSQL: add N links and N notes first")
+    parser.add_argument(
+        "--statements",
+        type=int,
+        default=0,
+        help="side, PostgreSQL: print the N costliest statements per phase",
+    )
     args = parser.parse_args()
     if args.issues < HUB_LINKS + 10:
         parser.error(f"--issues must be at least {HUB_LINKS + 10}")
@@ -469,7 +836,7 @@ def main() -> None:
         f"{args.workers} worker(s), {args.duration:g} s per phase, {os.cpu_count()} CPUs"
     )
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        bench_database(kind, args)
+        {"side": bench_side, "projects": bench_projects}.get(args.shape, bench_database)(kind, args)
 
 
 if __name__ == "__main__":

@@ -291,6 +291,14 @@ class IssueLink(Base):
             sqlite_where=text("link_type = 'duplicates'"),
         ),
         Index("ix_issue_links_source_id_link_type", "source_id", "link_type", "target_id"),
+        # The open issues an issue blocks (its representation's count) read only its blocks links.
+        Index(
+            "ix_issue_links_blocks_source_id",
+            "source_id",
+            "target_id",
+            postgresql_where=text("link_type = 'blocks'"),
+            sqlite_where=text("link_type = 'blocks'"),
+        ),
         Index("ix_issue_links_target_id_link_type", "target_id", "link_type", "source_id"),
         NEVER_REUSE_IDS,
     )
@@ -306,11 +314,33 @@ class IssueLink(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class LinkComponent(Base):
+    """An issue's connected component over links of one kind (PostgreSQL's creation locks:
+    see links.components). No row: the issue is alone, its component is its own id."""
+
+    __tablename__ = "link_components"
+    __table_args__ = (Index("ix_link_components_kind_component", "kind", "component"),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    component: Mapped[int] = mapped_column(BigId)
+
+
 class Note(Base):
     """A comment or a system note on an issue."""
 
     __tablename__ = "notes"
-    __table_args__ = (Index("ix_notes_issue_id_id", "issue_id", "id"), NEVER_REUSE_IDS)
+    __table_args__ = (
+        Index("ix_notes_issue_id_id", "issue_id", "id"),
+        # User notes only: an issue's user-note count reads its user notes, not its system notes.
+        Index(
+            "ix_notes_issue_id_user",
+            "issue_id",
+            postgresql_where=text("system = false"),
+            sqlite_where=text("system = 0"),
+        ),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))

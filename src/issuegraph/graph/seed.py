@@ -39,6 +39,7 @@ from issuegraph.config import Settings
 from issuegraph.db.engine import Database
 from issuegraph.db.models import GroupMember, Issue, IssueLink, Namespace, Project, User
 from issuegraph.domain.errors import Conflict
+from issuegraph.links import components as link_components
 
 GROUP_PATH = "seed"
 OWNER, GUEST = "seed-owner", "seed-guest"
@@ -198,6 +199,7 @@ def seed(
         with database.session() as session:
             if session.get_bind().dialect.name == "postgresql":
                 _copy(session, rows, link_rows, issues, len(graph.typ), report, phases)
+                link_components.rebuild(session)  # COPY wrote links past create_link's locks
             else:
                 _insert(session, rows, link_rows, issues, len(graph.typ), report, phases)
             for pid, size in zip(project_ids, sizes, strict=True):

@@ -13,6 +13,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    false,
     func,
     literal_column,
     null,
@@ -135,7 +136,8 @@ _FACTS = DriverQuery(
             _text(),
             _text(),
         )
-        .where(in_ids(Note.issue_id), Note.system.is_(False))
+        # "= false", not "IS false": only the former lets PostgreSQL use ix_notes_issue_id_user.
+        .where(in_ids(Note.issue_id), Note.system == false())
         .group_by(Note.issue_id),
         select(
             IssueLink.source_id,
@@ -146,8 +148,14 @@ _FACTS = DriverQuery(
             _text(),
             _text(),
         )
-        .join(_BLOCKED, _BLOCKED.c.id == IssueLink.target_id)
-        .where(in_ids(IssueLink.source_id), IssueLink.link_type == "blocks", _BLOCKED.c.state == "opened")
+        .where(
+            in_ids(IssueLink.source_id),
+            IssueLink.link_type == literal_column("'blocks'"),
+            # A lookup per blocks link of these issues, whatever the statistics say: a join let a
+            # generic plan start from every open issue.
+            select(_BLOCKED.c.state).where(_BLOCKED.c.id == IssueLink.target_id).scalar_subquery()
+            == literal_column("'opened'"),
+        )
         .group_by(IssueLink.source_id),
         select(
             IssueAssignee.issue_id,
@@ -177,12 +185,20 @@ _FACTS = DriverQuery(
             _text(_USERS_T.c.username),
             _text(_USERS_T.c.name),
             _text(_USERS_T.c.state),
-        ).where(
-            or_(
-                in_ids(_USERS_T.c.id, "user_ids"),
-                _USERS_T.c.id.in_(select(IssueAssignee.user_id).where(in_ids(IssueAssignee.issue_id))),
-            )
-        ),
+        ).where(in_ids(_USERS_T.c.id, "user_ids")),
+        # Assignees by their key, not "id IN (...) OR ...", which read the whole users table.
+        # A user assigned to several of the issues comes once per issue; the reader keeps one.
+        select(
+            literal_column("0"),
+            literal_column(str(_USER)),
+            _USERS_T.c.id,
+            literal_column("0"),
+            _text(_USERS_T.c.username),
+            _text(_USERS_T.c.name),
+            _text(_USERS_T.c.state),
+        )
+        .join(IssueAssignee, IssueAssignee.user_id == _USERS_T.c.id)
+        .where(in_ids(IssueAssignee.issue_id)),
     )
 )
 

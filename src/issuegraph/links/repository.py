@@ -23,7 +23,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    text,
     true,
     union_all,
     update,
@@ -38,18 +37,6 @@ from issuegraph.activity import service as activity
 from issuegraph.db import records
 from issuegraph.db.models import BigId, Event, Issue, IssueLink, Note, utcnow
 from issuegraph.db.sql import DriverQuery, in_ids
-
-# One transaction-scoped advisory lock per acyclic relation kind (PostgreSQL). A cycle
-# check reads a path and then writes an edge; without a lock, two requests could each
-# add half of a cycle. SQLite needs none: its write transactions are already serial.
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-_ADVISORY_KEYS = {"blocks": 0x1551_0001, "parent_of": 0x1551_0002, "duplicates": 0x1551_0003}
-
-
-def lock_kind(session: Session, link_type: str) -> None:
-    conn = session.connection()
-    if conn.dialect.name == "postgresql" and link_type in _ADVISORY_KEYS:
-        conn.execute(_ADVISORY_LOCK, {"key": _ADVISORY_KEYS[link_type]})
 
 
 def pair(a: int, b: int) -> tuple[int, int]:

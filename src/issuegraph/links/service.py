@@ -19,6 +19,7 @@ from issuegraph.domain.errors import Conflict, DomainError, Forbidden, NotFound,
 from issuegraph.domain.links import NOTE_WORDING, UNLINK_WORDING, LinkType
 from issuegraph.issues import repository as issues_repo
 from issuegraph.issues.service import readable_filter
+from issuegraph.links import components
 from issuegraph.links import repository as repo
 from issuegraph.ops import metrics
 from issuegraph.projects.service import ProjectAccess, access_by_project_ids
@@ -81,9 +82,10 @@ def create_link(
     # limit left to check, and the insert checks both itself (the rows are locked): one
     # statement on PostgreSQL. Every other case checks first, in the documented order.
     checked_by_insert = persisted == LinkType.RELATED_TO and permitted and src.id != tgt.id
+    held = None
     if not checked_by_insert:
-        if persisted != LinkType.RELATED_TO:
-            repo.lock_kind(session, persisted.value)
+        if persisted != LinkType.RELATED_TO:  # the graph rules read the issues' components
+            held = components.lock(session, persisted.value, src.id, tgt.id)
         _check_before_insert(session, actor, src, tgt, target, persisted, accesses, permitted, limit)
 
     now = utcnow()
@@ -111,6 +113,7 @@ def create_link(
         if checked_by_insert:  # tell which check refused it, as the other path would have
             _check_before_insert(session, actor, src, tgt, target, persisted, accesses, permitted, limit)
         raise _refusal_for_unique_rule(session, src, tgt, persisted)
+    components.joined(session, held)
     repo.touched_in_session(session, [src.id, tgt.id], now)
     return records.LINK.make(new.values[c.key] if c.key != "id" else link_id for c in records.LINK.columns)
 

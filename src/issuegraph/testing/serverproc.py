@@ -24,7 +24,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
@@ -73,10 +74,22 @@ def fresh_pg_database(admin_url: str, prefix: str = "ig_proc") -> Iterator[str]:
         try:
             yield admin_url.rsplit("/", 1)[0] + f"/{name}"
         finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            _drop(admin, name)
     finally:
         admin.dispose()
+
+
+def _drop(admin: Engine, name: str, attempts: int = 10) -> None:
+    """Drop the database, waiting (bounded) while the shared server restarts."""
+    for attempt in range(attempts):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(2)
 
 
 @contextmanager
