@@ -42,6 +42,7 @@ format: $(STAMP) ## Format the code
 bench: $(STAMP) ## Run the benchmarks (prints figures)
 	$(BIN)/python bench/links.py
 	$(BIN)/python bench/graph.py
+	$(BIN)/python bench/webhooks.py
 
 db-upgrade: $(STAMP) ## Apply migrations to ISSUEGRAPH_DATABASE_URL
 	$(BIN)/issuegraph db upgrade

@@ -42,6 +42,9 @@ def serve(
     migrate: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first")
     ] = True,
+    deliver: Annotated[
+        bool, typer.Option("--deliver/--no-deliver", help="Deliver webhooks in this process too")
+    ] = True,
 ) -> None:
     """Run the HTTP server (GitLab v4, SourceCraft and the native graph API)."""
     import uvicorn
@@ -59,18 +62,51 @@ def serve(
         logging.getLogger("issuegraph").info(
             "issuegraph serving on http://%s:%s (%s)", host, port, settings.database_url.split("://")[0]
         )
+        stop = None
+        if deliver:
+            from issuegraph.events.worker import start_thread
+
+            _, stop = start_thread(settings)
         # On SIGTERM uvicorn stops accepting connections and lets in-flight requests finish.
-        uvicorn.run(
-            "issuegraph.api.app:factory",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=settings.log_level,
-            log_config=config,
-            access_log=False,
-            timeout_graceful_shutdown=settings.shutdown_timeout,
-        )
+        try:
+            uvicorn.run(
+                "issuegraph.api.app:factory",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level=settings.log_level,
+                log_config=config,
+                access_log=False,
+                timeout_graceful_shutdown=settings.shutdown_timeout,
+            )
+        finally:
+            if stop is not None:
+                stop.set()
+
+
+@app.command()
+def worker(
+    migrate: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first")
+    ] = False,
+) -> None:
+    """Deliver webhooks only (run beside `serve --no-deliver`, as many as you like on PostgreSQL)."""
+    import signal
+    import threading
+
+    from issuegraph.events.worker import run_forever
+    from issuegraph.ops.logs import log_config, wants_json
+
+    settings = Settings()
+    logging.config.dictConfig(log_config(settings.log_level, wants_json(settings.log_format)))
+    if migrate:
+        _bootstrap(settings, migrate)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    logging.getLogger("issuegraph").info("issuegraph delivering (%s)", settings.database_url.split("://")[0])
+    run_forever(settings, stop)
 
 
 @db_app.command("upgrade")
@@ -162,6 +198,15 @@ def _mount_graph_commands() -> None:
 
 
 _mount_graph_commands()
+
+
+def _mount_import_commands() -> None:
+    from issuegraph.importers.cli import import_app
+
+    app.add_typer(import_app, name="import")
+
+
+_mount_import_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -42,6 +42,25 @@ class Settings(BaseSettings):
     shutdown_timeout: int = Field(
         default=30, ge=1, description="Seconds in-flight requests get to finish after SIGTERM"
     )
+    # Webhooks (see docs/webhooks.md).
+    webhooks_allow_local: bool = Field(
+        default=False, description="Allow hooks to loopback, private and link-local addresses"
+    )
+    webhooks_connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to connect")
+    webhooks_timeout: float = Field(default=10.0, gt=0, description="Seconds for a whole delivery")
+    webhooks_retry_base_seconds: float = Field(default=10.0, ge=0, description="First retry delay")
+    webhooks_retry_max_seconds: float = Field(default=3600.0, ge=0, description="Longest retry delay")
+    webhooks_pause_base_seconds: float = Field(
+        default=60.0, ge=0, description="Auto-disable pause at the 4th failure (doubles to 24 h)"
+    )
+    webhooks_log_retention_days: float = Field(default=7.0, gt=0, description="Delivery logs kept")
+    webhooks_poll_seconds: float = Field(default=1.0, gt=0, description="Delivery polling interval")
+    webhooks_max_per_scope: int = Field(default=100, ge=1, description="Hooks per project or group")
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://[user:password@]host[:port] (smtps:// for TLS); mail is off when unset",
+    )
+    smtp_from: str = Field(default="issuegraph <issuegraph@localhost>", description="From: of notifications")
 
     @field_validator("database_url")
     @classmethod

@@ -39,5 +39,5 @@ def test_every_integer_id_is_autoincrement_on_sqlite(sqlite_template):
         sql = dict(conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all())
     engine.dispose()
     with_id = [t.name for t in Base.metadata.sorted_tables if [c.name for c in t.primary_key] == ["id"]]
-    assert len(with_id) == 10
+    assert len(with_id) >= 10  # the ten of migration 7ca44bd8de15, and any table added since
     assert [name for name in with_id if "AUTOINCREMENT" not in sql[name]] == []

@@ -32,6 +32,8 @@ from issuegraph.db.sql import MAX_INT
 from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from issuegraph.domain.roles import AccessLevel
 from issuegraph.domain.statuses import BY_SLUG, PRIORITIES
+from issuegraph.events import changes
+from issuegraph.events import graph as graph_events
 from issuegraph.graph import repository as graph_repo
 from issuegraph.issues import repository as repo
 from issuegraph.projects import repository as projects_repo
@@ -297,6 +299,8 @@ def update_issue(
         raise Forbidden("forbidden", "403 Forbidden")
     _validate(fields, creating=False)
     result = UpdateResult(issue=issue)
+    touches = _touches_relations(fields)
+    before = changes.snapshot(session, issue, labels=touches[0], assignees=touches[1])
     if fields.title is not None:
         issue.title = fields.title.strip()
     if fields.description is not None:
@@ -326,11 +330,32 @@ def update_issue(
                 _close_duplicates(session, issue, user)
         elif reopening:
             activity.add_system_note(session, issue.id, user.id, "reopened", "reopened")
+        if closing or reopening:
+            session.flush()
+            graph_events.after_state_change(session, issue, closed=closing, actor_id=user.id, silent=silent)
     issue.updated_at = utcnow()
     issue.updated_by_id = user.id
-    activity.record_event(session, "issue.update", access.project.id, issue.id, None, user.id, silent)
+    after = changes.snapshot(session, issue, labels=touches[0], assignees=touches[1])
+    activity.record_event(
+        session,
+        "issue.update",
+        access.project.id,
+        issue.id,
+        None,
+        user.id,
+        silent,
+        {"changes": changes.diff(before, after)},
+    )
     session.flush()
     return result
+
+
+def _touches_relations(fields: IssueFields) -> tuple[bool, bool]:
+    """Whether an update may change the labels, the assignees (then their change is recorded)."""
+    labels = any(
+        v is not None for v in (fields.labels, fields.label_ids, fields.add_labels, fields.remove_labels)
+    )
+    return labels, fields.assignee_ids is not None
 
 
 def _close_policy(session: Session, access: ProjectAccess, issue: Issue) -> list[dict[str, Any]]:
@@ -383,7 +408,17 @@ def delete_issue(session: Session, access: ProjectAccess, issue: Issue, *, silen
     user = access.actor.require_write()
     if not access.can_delete_issue:
         raise Forbidden("forbidden", "403 Forbidden")
-    activity.record_event(session, "issue.delete", access.project.id, issue.id, None, user.id, silent)
+    graph_events.before_delete(session, issue, actor_id=user.id, silent=silent)
+    activity.record_event(
+        session,
+        "issue.delete",
+        access.project.id,
+        issue.id,
+        None,
+        user.id,
+        silent,
+        {"issue": changes.issue_record(issue)},
+    )
     session.execute(delete(Issue).where(Issue.id == issue.id))
     session.flush()
 
@@ -581,8 +616,18 @@ def create_note(
         raise Forbidden("discussion_locked", "403 Forbidden")
     note = Note(issue_id=issue.id, author_id=user.id, body=body, system=False)
     session.add(note)
+    session.flush()
     session.execute(update(Issue).where(Issue.id == issue.id).values(updated_at=utcnow()))
-    activity.record_event(session, "issue_comment.create", access.project.id, issue.id, None, user.id, silent)
+    activity.record_event(
+        session,
+        "issue_comment.create",
+        access.project.id,
+        issue.id,
+        None,
+        user.id,
+        silent,
+        {"note_id": note.id},
+    )
     session.flush()
     return note
 

@@ -39,6 +39,7 @@ from issuegraph.db.pagination import KeysetPage, OffsetPage, PageRequest, sort_k
 from issuegraph.db.pagination import Page as Found
 from issuegraph.db.sql import MAX_BIGINT
 from issuegraph.domain.errors import Invalid
+from issuegraph.events import subscriptions
 from issuegraph.issues import repository as issues_repo
 from issuegraph.issues import service as issues
 from issuegraph.issues.service import IssueFields, IssueFilters
@@ -274,7 +275,8 @@ def get_issue(
 ) -> Response:
     iid = iid_path(issue_iid)
     issue, _ = issues.resolve_issue_in(session, actor, project_ref(project_id), iid)
-    return json_response(ser.issue(issues_repo.load_views(session, [issue])[0]))
+    subscribed = subscriptions.is_subscribed(session, issue, actor.user_id)
+    return json_response(ser.issue(issues_repo.load_views(session, [issue])[0], subscribed=subscribed))
 
 
 @router.put(

@@ -352,3 +352,12 @@ def bulk_links(
 
 def _str(value: str | int | None) -> str | None:
     return None if value is None else str(value)
+
+
+# Webhooks and the change feed live in their own modules (issue 9).
+from issuegraph.api.native.webhooks import router as _webhooks_router  # noqa: E402
+
+router.include_router(_webhooks_router)
+from issuegraph.api.native.feed import router as _feed_router  # noqa: E402
+
+router.include_router(_feed_router)
