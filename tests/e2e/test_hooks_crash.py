@@ -22,9 +22,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from issuegraph.events.delivery import CLAIM_BATCH
+from issuegraph.testing.serverproc import free_port
 from tests.e2e.conftest import fresh_pg_database
 from tests.events.fastreceiver import fast_receiver
-from tests.serverproc import free_port
 
 pytestmark = pytest.mark.slow
 TOKEN = "e2e-crash-token-0123456789"

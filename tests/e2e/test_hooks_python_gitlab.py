@@ -8,24 +8,24 @@ from pathlib import Path
 import gitlab
 import pytest
 
+from issuegraph.testing.serverproc import running_server
 from tests.e2e.conftest import fresh_pg_database
 from tests.events.receiver import Receiver, running_receiver
-from tests.serverproc import running_server
 
 pytestmark = pytest.mark.slow
 TOKEN = "e2e-hooks-token-0123456789"
+# The harness passes no ISSUEGRAPH_ variable of ours through: the receiver is on loopback.
+HOOK_SETTINGS = {"ISSUEGRAPH_WEBHOOKS_ALLOW_LOCAL": "true", "ISSUEGRAPH_WEBHOOKS_POLL_SECONDS": "0.2"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def server(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("ISSUEGRAPH_WEBHOOKS_ALLOW_LOCAL", "true")
-    monkeypatch.setenv("ISSUEGRAPH_WEBHOOKS_POLL_SECONDS", "0.2")
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        with running_server(f"sqlite:///{tmp_path / 'hooks.db'}", TOKEN) as base:
-            yield base
+        with running_server(f"sqlite:///{tmp_path / 'hooks.db'}", TOKEN, env=HOOK_SETTINGS) as proc:
+            yield proc.url
     else:
-        with fresh_pg_database() as url, running_server(url, TOKEN) as base:
-            yield base
+        with fresh_pg_database() as url, running_server(url, TOKEN, env=HOOK_SETTINGS) as proc:
+            yield proc.url
 
 
 @pytest.fixture

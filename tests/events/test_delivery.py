@@ -12,10 +12,10 @@ from issuegraph.config import Settings, get_settings
 from issuegraph.db.engine import Database
 from issuegraph.db.models import Webhook, WebhookLog, utcnow
 from issuegraph.events import delivery
+from issuegraph.testing.serverproc import free_port
 from tests.events.conftest import Deliverer
 from tests.events.helpers import add_hook, deliveries, hook_row, logs
 from tests.events.receiver import Receiver, running_receiver
-from tests.serverproc import free_port
 
 
 def test_failed_deliveries_are_retried_with_back_off(

@@ -12,10 +12,10 @@ from aiosmtpd.controller import Controller
 
 from issuegraph.config import Settings
 from issuegraph.db.engine import Database
+from issuegraph.testing.serverproc import free_port
 from tests.events.conftest import Deliverer
 from tests.events.helpers import add_hook
 from tests.events.receiver import Receiver
-from tests.serverproc import free_port
 
 
 class Sink:

@@ -18,6 +18,7 @@ from issuegraph.api import errors, runner
 from issuegraph.api.deps import SESSION_STATE_KEY
 from issuegraph.api.gitlab import errors as gitlab_errors
 from issuegraph.api.gitlab.routes import router as gitlab_router
+from issuegraph.api.routing import drop_default_422
 from issuegraph.config import Settings, get_settings
 from issuegraph.db.engine import Database
 from issuegraph.ops import health
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _mount_web(app)
     _mount_optional_faces(app)
     errors.install(app)
+    _document_graph_errors(app)
 
     app.include_router(health.router)
 
@@ -178,6 +180,18 @@ def _mount_optional_faces(app: FastAPI) -> None:
         return
     errors.register_face("", sc_errors.render)
     app.include_router(sc_router)
+
+
+def _document_graph_errors(app: FastAPI) -> None:
+    """The graph API answers bad parameters 400 `invalid_parameter`: its OpenAPI says so, not 422."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            drop_default_422(build(), "/api/graph/")
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def factory() -> FastAPI:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
 from issuegraph.activity import service as activity
+from issuegraph.db import pagination
 from issuegraph.db.models import (
     GroupMember,
     Issue,
@@ -26,6 +27,7 @@ from issuegraph.db.models import (
     User,
     utcnow,
 )
+from issuegraph.db.pagination import Columns, Page, PageRequest
 from issuegraph.db.sql import MAX_INT
 from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from issuegraph.domain.roles import AccessLevel
@@ -690,12 +692,12 @@ def create_milestone(
 
 
 def label_query(access: ProjectAccess) -> Select[Label]:
-    """The project's labels, unordered (the face pages them)."""
+    """The project's labels, unordered (`list_labels` pages them)."""
     return select(Label).where(Label.project_id == access.project.id)
 
 
 def milestone_query(access: ProjectAccess) -> Select[Milestone]:
-    """The project's milestones, unordered (the face pages them)."""
+    """The project's milestones, unordered (`list_milestones` pages them)."""
     return select(Milestone).where(Milestone.project_id == access.project.id)
 
 
@@ -768,3 +770,54 @@ def change_labels(
     result = {"add": current | given, "remove": current - given, "replace": given}[mode]
     update_issue(session, access, issue, IssueFields(label_ids=sorted(result)), silent=silent)
     return issue_labels(session, issue)
+
+
+# ---------------------------------------------------------------- lists, one page at a time
+# Faces pass a page request (issuegraph.db.pagination) with these sort field names.
+
+ISSUE_SORT_COLUMNS: Columns = {
+    "created_at": Issue.created_at,
+    "updated_at": Issue.updated_at,
+    "id": Issue.id,
+    "iid": Issue.iid,
+    "title": Issue.title,
+    "deadline": Issue.deadline,
+    "weight": Issue.weight,
+}
+NOTE_SORT_COLUMNS: Columns = {"created_at": Note.created_at, "updated_at": Note.updated_at, "id": Note.id}
+LABEL_SORT_COLUMNS: Columns = {"name": Label.name, "created_at": Label.created_at, "id": Label.id}
+MILESTONE_SORT_COLUMNS: Columns = {
+    "title": Milestone.title,
+    "created_at": Milestone.created_at,
+    "updated_at": Milestone.updated_at,
+    "id": Milestone.id,
+}
+
+
+def list_project_issues(
+    session: Session, access: ProjectAccess, filters: IssueFilters, page: PageRequest
+) -> Page[Issue]:
+    """One page of the project's issues that the caller can read."""
+    return pagination.fetch(session, project_issue_query(session, access, filters), page, ISSUE_SORT_COLUMNS)
+
+
+def list_visible_issues(
+    session: Session, actor: Actor, filters: IssueFilters, page: PageRequest
+) -> Page[Issue]:
+    """One page of the issues across every project the caller can read."""
+    return pagination.fetch(session, visible_issue_query(session, actor, filters), page, ISSUE_SORT_COLUMNS)
+
+
+def list_issue_notes(
+    session: Session, issue: Issue, page: PageRequest, *, system: bool | None = None
+) -> Page[Note]:
+    """One page of an issue's notes (`system=False`: comments only)."""
+    return pagination.fetch(session, list_notes(session, issue, system=system), page, NOTE_SORT_COLUMNS)
+
+
+def list_labels(session: Session, access: ProjectAccess, page: PageRequest) -> Page[Label]:
+    return pagination.fetch(session, label_query(access), page, LABEL_SORT_COLUMNS)
+
+
+def list_milestones(session: Session, access: ProjectAccess, page: PageRequest) -> Page[Milestone]:
+    return pagination.fetch(session, milestone_query(access), page, MILESTONE_SORT_COLUMNS)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
 from issuegraph.api.deps import get_actor, get_session
+from issuegraph.api.gitlab import schemas
 from issuegraph.api.gitlab import serializers as ser
 from issuegraph.api.gitlab.dependencies import Params, resource_router
 from issuegraph.api.gitlab.pagination import (
@@ -80,7 +81,7 @@ def get_project(
     return json_response(ser.project(access.project, access.namespace, level=access.level))
 
 
-@router.put("/projects/{project_id}")
+@router.put("/projects/{project_id}", openapi_extra=schemas.body_of(schemas.ProjectUpdate, required=False))
 def update_project(
     project_id: str,
     params: Params = Depends(read_params),
