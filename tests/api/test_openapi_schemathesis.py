@@ -230,7 +230,7 @@ def test_refusals_conform(label: str, caller: str, world: World) -> None:
 
 
 def test_every_issue_and_link_operation_is_fuzzed() -> None:
-    """The OpenAPI documents all thirteen GitLab issue, subscription and link operations: none escapes fuzzing."""
+    """The OpenAPI documents all 13 GitLab issue, subscription and link operations: none escapes fuzzing."""
     assert sorted(OPERATIONS) == sorted(
         f"{method} {PREFIX}{suffix}"
         for method, suffix in [
