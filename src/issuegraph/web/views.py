@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from issuegraph.accounts import repository as accounts_repo
 from issuegraph.accounts.service import Actor
+from issuegraph.db import pagination
 from issuegraph.db.models import Issue, Namespace, Note, Project
+from issuegraph.db.pagination import OffsetPage, sort_keys
 from issuegraph.domain.errors import NotFound
 from issuegraph.domain.links import LinkType
 from issuegraph.graph import repository as graph_repo
@@ -183,9 +185,9 @@ class IssueList:
 
 def _issue_rows(session: Session, query: Select[Issue], filters: ListFilters, here: int | None) -> IssueList:
     page = max(1, filters.page)
-    rows, total = issues_repo.paginate_offset(
-        session, query.order_by(Issue.id.desc()), (page - 1) * PER_PAGE, PER_PAGE
-    )
+    window = OffsetPage((page - 1) * PER_PAGE, PER_PAGE, sort_keys("id", descending=True))
+    found = pagination.fetch(session, query, window, issues.ISSUE_SORT_COLUMNS)
+    rows, total = found.rows, found.total or 0
     views = issues_repo.load_views(session, rows)
     blockers: dict[int, int] = {}
     for blocked_id, _node in graph_repo.open_blockers_of(session, [i.id for i in rows]):
