@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha1(open('pyproject.toml','rb').read()).hexdigest()[:12])")
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint format bench db-upgrade db-revision db-check
+.PHONY: help setup browser vendor run test test-fast lint format bench db-upgrade db-revision db-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -17,12 +17,18 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-setup: $(STAMP) ## Create the virtualenv and install issuegraph with test and dev tools
+setup: $(STAMP) browser ## Create the virtualenv and install issuegraph with test and dev tools
+
+browser: ## Install Debian's chromium and chromium-driver (browser tests) when they are missing
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver; \
+	fi
 
 run: $(STAMP) ## Set up and run the server on SQLite (http://127.0.0.1:8080)
 	$(BIN)/issuegraph serve
 
-test: $(STAMP) ## Set up, lint (ruff, mypy) and run the whole test suite (SQLite and PostgreSQL)
+test: $(STAMP) browser ## Set up, lint (ruff, mypy) and run the whole test suite (SQLite and PostgreSQL)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 
@@ -39,9 +45,14 @@ format: $(STAMP) ## Format the code
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+vendor: ## Refresh the vendored browser assets from npm (scripts/vendor.sh)
+	bash scripts/vendor.sh
+
 bench: $(STAMP) ## Run the benchmarks (prints figures)
 	$(BIN)/python bench/links.py
 	$(BIN)/python bench/graph.py
+	$(BIN)/python bench/web.py
+	$(BIN)/python bench/webhooks.py
 
 db-upgrade: $(STAMP) ## Apply migrations to ISSUEGRAPH_DATABASE_URL
 	$(BIN)/issuegraph db upgrade

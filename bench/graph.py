@@ -29,9 +29,7 @@ import argparse
 import contextlib
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -57,6 +55,7 @@ from issuegraph.domain.errors import DomainError  # noqa: E402
 from issuegraph.domain.links import LinkType  # noqa: E402
 from issuegraph.graph import service  # noqa: E402
 from issuegraph.graph.seed import seed  # noqa: E402
+from issuegraph.testing.serverproc import running_server  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("ISSUEGRAPH_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 LINKS_PER_ISSUE = 3
@@ -109,12 +108,6 @@ def timed(
     figures.add(name, text_)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def rss_kb(pid: int, field: str = "VmRSS") -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -124,28 +117,9 @@ def rss_kb(pid: int, field: str = "VmRSS") -> int:
 
 @contextlib.contextmanager
 def server(url: str) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    env = dict(os.environ, ISSUEGRAPH_DATABASE_URL=url, PYTHONPATH=str(ROOT / "src"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "issuegraph.api.app:factory", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(base + "/-/health", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.2)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    """`issuegraph serve` on the database (one worker), through the harness tests use too."""
+    with running_server(url, f"bench-{os.urandom(8).hex()}") as running:
+        yield running.url, running.pid
 
 
 def stream_export(base: str, pid: int, token: str, path: str) -> tuple[int, float, int]:
@@ -248,7 +222,9 @@ def measure(label: str, url: str, samples: int, seeded: bool) -> Figures:
 
         timed(figures, "ready, first page (20) of the 50k project", database, page(False), [()] * 100)
         timed(figures, "ready, first page (100) of the 50k project", database, page(False, 100), [()] * 100)
-        deep = service.encode_cursor("ready", int(middle or 0))
+        with database.session(write=False) as s:
+            ready_list = service.work_list_key(service.project_scope(s, actor, lp), blocked=False)
+        deep = service.encode_cursor(ready_list, int(middle or 0))
         timed(figures, "ready, page (20) at issue 25,000", database, page(False, 20, deep), [()] * 50)
         timed(figures, "blocked, first page (20) with blockers", database, page(True), [()] * 100)
         timed(

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.importers.support import TOKEN, database  # noqa: E402
-from tests.serverproc import running_server  # noqa: E402
+
+from issuegraph.testing.serverproc import running_server  # noqa: E402
 
 
 def main() -> None:
@@ -75,7 +76,8 @@ def run(args: argparse.Namespace, tmp: Path, source_db: str, copy_db: str) -> No
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUEGRAPH_")}
     env["ISSUEGRAPH_DATABASE_URL"] = copy_db
     subprocess.run([*issuegraph, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    with running_server(source_db, TOKEN) as source, running_server(copy_db, TOKEN):
+    with running_server(source_db, TOKEN) as source_server, running_server(copy_db, TOKEN):
+        source = source_server.url
         face = (
             ["gitlab", source, "--group", "seed"]
             if args.face == "gitlab"

@@ -34,9 +34,6 @@ import itertools
 import json
 import os
 import random
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -47,6 +44,8 @@ from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, event, text
+
+from issuegraph.testing.serverproc import fresh_pg_database, running_server
 
 CONCURRENCY = 8
 HUB_LINKS = 50
@@ -67,27 +66,8 @@ def sqlite_database() -> Iterator[str]:
         yield f"sqlite:///{tmp}/bench.db"
 
 
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    name = f"ig_bench_{os.getpid()}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        for attempt in range(10):  # the shared server may be restarting (others' outage tests)
-            try:
-                admin.dispose()
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                break
-            except Exception:
-                if attempt == 9:
-                    raise
-                time.sleep(2)
-        admin.dispose()
+def postgres_database() -> contextlib.AbstractContextManager[str]:
+    return fresh_pg_database(PG_ADMIN_URL, "ig_bench")
 
 
 # ---------------------------------------------------------------- seeding (in-process, before the server)
@@ -171,48 +151,6 @@ def random_pairs(seed: Seed, count: int, rng: random.Random) -> list[tuple[int, 
 
 
 # ---------------------------------------------------------------- the server process
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def running_server(url: str, workers: int) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    exe = Path(sys.executable).with_name("issuegraph")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "issuegraph.cli"]
-    command += ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    env = dict(os.environ, ISSUEGRAPH_DATABASE_URL=url, ISSUEGRAPH_ADMIN_TOKEN=TOKEN)
-    env.setdefault("ISSUEGRAPH_LOG_LEVEL", "warning")
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            yield _wait_healthy(proc, log, port), proc.pid
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _wait_healthy(proc: subprocess.Popen[bytes], log: Any, port: int) -> str:
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read().decode()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{base}/-/health", timeout=1).status_code == 200:
-                return base
-        if time.monotonic() > deadline:
-            raise RuntimeError("server did not answer /-/health within 60 s")
-        time.sleep(0.1)
 
 
 def process_tree(pid: int) -> list[int]:
@@ -485,7 +423,8 @@ def bench_database(kind: str, args: argparse.Namespace) -> None:
         faces = [("gitlab", gitlab_creates(seed_info, pairs[:budget]), gitlab_list(seed_info))]
         if SOURCECRAFT_ROUTES.exists():
             faces.append(("sourcecraft", sourcecraft_creates(pairs[budget:-4]), sourcecraft_list(seed_info)))
-        with running_server(url, args.workers) as (base, pid):
+        with running_server(url, TOKEN, workers=args.workers) as server:
+            base, pid = server.url, server.pid
             headers = {"Authorization": f"Bearer {TOKEN}"}
             for face, creates, list_request in faces:
                 with httpx.Client(base_url=base, headers=headers) as client:
@@ -744,7 +683,8 @@ def bench_side(kind: str, args: argparse.Namespace) -> None:
         ]
         meter = DatabaseMeter(url) if kind == "postgresql" else None
         print(f"  {n} issues; phase: rate, p50/p99, CPU ms per request (server, database, load generator)")
-        with running_server(url, args.workers) as (base, pid):
+        with running_server(url, TOKEN, workers=args.workers) as server:
+            base, pid = server.url, server.pid
             load(base, gl_get(), 1.0, 300, pid)  # warm-up
             for name, jobs in phases:
                 if meter:
@@ -833,7 +773,8 @@ def bench_projects(kind: str, args: argparse.Namespace) -> None:
             body = {"target_project_id": pid, "target_issue_iid": b, "link_type": "blocks"}
             jobs.append(("POST", f"/api/v4/projects/{pid}/issues/{a}/links", body))
         meter = DatabaseMeter(url) if kind == "postgresql" else None
-        with running_server(url, args.workers) as (base, pid_):
+        with running_server(url, TOKEN, workers=args.workers) as server:
+            base, pid_ = server.url, server.pid
             queue = iter(jobs)
             # Warm-up: every worker opens its connections and prepares its statements first.
             warm = load(base, queue, 3.0, 10**9, pid_)

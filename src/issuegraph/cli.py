@@ -25,6 +25,7 @@ def _bootstrap(settings: Settings, migrate: bool) -> None:
 
     if migrate:
         migrations.upgrade(settings.database_url)
+    _ensure_root(settings)
     if settings.admin_token:
         database = Database(settings)
         try:
@@ -34,6 +35,28 @@ def _bootstrap(settings: Settings, migrate: bool) -> None:
             database.dispose()
 
 
+def _ensure_root(settings: Settings) -> None:
+    """First start on an empty database: `root` gets a password (see accounts.passwords)."""
+    from issuegraph.accounts.passwords import ensure_root, write_initial_password
+    from issuegraph.db.engine import Database
+
+    database = Database(settings)
+    try:
+        with database.session() as session:
+            password = ensure_root(session, settings.admin_password)
+    finally:
+        database.dispose()
+    if password is not None:
+        path = write_initial_password(Path.cwd(), password)
+        # A warning, so that it is in the log at any usual level (as GitLab's first start says it).
+        logging.getLogger("issuegraph").warning(
+            "Created the administrator `root` with the password %s (also written to %s); "
+            "sign in at /-/sign_in",
+            password,
+            path,
+        )
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
@@ -41,6 +64,9 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     migrate: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first")
+    ] = True,
+    deliver: Annotated[
+        bool, typer.Option("--deliver/--no-deliver", help="Deliver webhooks in this process too")
     ] = True,
 ) -> None:
     """Run the HTTP server (GitLab v4, SourceCraft and the native graph API)."""
@@ -60,21 +86,54 @@ def serve(
         logging.getLogger("issuegraph").info(
             "issuegraph serving on http://%s:%s (%s)", host, port, settings.database_url.split("://")[0]
         )
+        stop = None
+        if deliver:
+            from issuegraph.events.worker import start_thread
+
+            _, stop = start_thread(settings)
         # On SIGTERM uvicorn stops accepting connections and lets in-flight requests finish.
-        uvicorn.run(
-            "issuegraph.api.app:factory",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=settings.log_level,
-            log_config=config,
-            access_log=False,
-            timeout_graceful_shutdown=settings.shutdown_timeout,
-            http=LimitedHttpToolsProtocol,  # header timeout and size limit (api/server.py)
-            timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
-            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-        )
+        try:
+            uvicorn.run(
+                "issuegraph.api.app:factory",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level=settings.log_level,
+                log_config=config,
+                access_log=False,
+                timeout_graceful_shutdown=settings.shutdown_timeout,
+                http=LimitedHttpToolsProtocol,  # header timeout and size limit (api/server.py)
+                timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
+                h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+            )
+        finally:
+            if stop is not None:
+                stop.set()
+
+
+@app.command()
+def worker(
+    migrate: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first")
+    ] = False,
+) -> None:
+    """Deliver webhooks only (run beside `serve --no-deliver`, as many as you like on PostgreSQL)."""
+    import signal
+    import threading
+
+    from issuegraph.events.worker import run_forever
+    from issuegraph.ops.logs import log_config, wants_json
+
+    settings = Settings()
+    logging.config.dictConfig(log_config(settings.log_level, wants_json(settings.log_format)))
+    if migrate:
+        _bootstrap(settings, migrate)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    logging.getLogger("issuegraph").info("issuegraph delivering (%s)", settings.database_url.split("://")[0])
+    run_forever(settings, stop)
 
 
 @db_app.command("upgrade")
@@ -120,6 +179,38 @@ def create_token(
             raise typer.BadParameter(f"no user {username!r}")
         _, raw = issue_token(session, user, name=name, scopes=scopes.split(","), expires_at=None)
     typer.echo(raw)
+
+
+admin_app = typer.Typer(help="Administration commands.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+
+@admin_app.command("set-password")
+def set_password(
+    username: str,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="New password")
+    ],
+) -> None:
+    """Set a user's password (at least 8 characters); prompts for it unless --password is given."""
+    from issuegraph.accounts import passwords
+    from issuegraph.accounts import repository as repo
+    from issuegraph.db.engine import Database
+    from issuegraph.domain.errors import DomainError
+
+    database = Database(Settings())
+    try:
+        with database.session() as session:
+            user = repo.find_user_by_username(session, username)
+            if user is None:
+                raise typer.BadParameter(f"no user {username!r}")
+            try:
+                passwords.set_password(session, user, password)
+            except DomainError as exc:
+                raise typer.BadParameter(exc.message) from exc
+    finally:
+        database.dispose()
+    typer.echo(f"password of {username} changed")
 
 
 @app.command()

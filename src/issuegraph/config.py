@@ -20,6 +20,11 @@ class Settings(BaseSettings):
         default=None,
         description="When set, start-up ensures an admin `root` whose personal access token is this value",
     )
+    admin_password: str | None = Field(
+        default=None,
+        description="Password of `root` when the first start creates it; a random one is written to "
+        "./initial_root_password otherwise",
+    )
     external_url: str | None = Field(
         default=None, description="Base of every web_url; default http://HOST:PORT"
     )
@@ -51,6 +56,25 @@ class Settings(BaseSettings):
     shutdown_timeout: int = Field(
         default=30, ge=1, description="Seconds in-flight requests get to finish after SIGTERM"
     )
+    # Webhooks (see docs/webhooks.md).
+    webhooks_allow_local: bool = Field(
+        default=False, description="Allow hooks to loopback, private and link-local addresses"
+    )
+    webhooks_connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to connect")
+    webhooks_timeout: float = Field(default=10.0, gt=0, description="Seconds for a whole delivery")
+    webhooks_retry_base_seconds: float = Field(default=10.0, ge=0, description="First retry delay")
+    webhooks_retry_max_seconds: float = Field(default=3600.0, ge=0, description="Longest retry delay")
+    webhooks_pause_base_seconds: float = Field(
+        default=60.0, ge=0, description="Auto-disable pause at the 4th failure (doubles to 24 h)"
+    )
+    webhooks_log_retention_days: float = Field(default=7.0, gt=0, description="Delivery logs kept")
+    webhooks_poll_seconds: float = Field(default=1.0, gt=0, description="Delivery polling interval")
+    webhooks_max_per_scope: int = Field(default=100, ge=1, description="Hooks per project or group")
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://[user:password@]host[:port] (smtps:// for TLS); mail is off when unset",
+    )
+    smtp_from: str = Field(default="issuegraph <issuegraph@localhost>", description="From: of notifications")
 
     @field_validator("database_url")
     @classmethod

@@ -230,7 +230,7 @@ def test_refusals_conform(label: str, caller: str, world: World) -> None:
 
 
 def test_every_issue_and_link_operation_is_fuzzed() -> None:
-    """The OpenAPI documents all eleven GitLab issue and issue-link operations: none escapes fuzzing."""
+    """The OpenAPI documents all 13 GitLab issue, subscription and link operations: none escapes fuzzing."""
     assert sorted(OPERATIONS) == sorted(
         f"{method} {PREFIX}{suffix}"
         for method, suffix in [
@@ -241,6 +241,8 @@ def test_every_issue_and_link_operation_is_fuzzed() -> None:
             ("DELETE", "/{issue_iid}"),
             ("GET", "/{issue_iid}/notes"),
             ("POST", "/{issue_iid}/notes"),
+            ("POST", "/{issue_iid}/subscribe"),
+            ("POST", "/{issue_iid}/unsubscribe"),
             ("GET", "/{issue_iid}/links"),
             ("POST", "/{issue_iid}/links"),
             ("GET", "/{issue_iid}/links/{issue_link_id}"),

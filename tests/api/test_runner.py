@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from issuegraph.api import runner
 from tests.conftest import ADMIN_TOKEN
@@ -17,7 +18,7 @@ def test_fastapi_runs_sync_code_through_the_runner(app: Any) -> None:
 
 
 def test_requests_use_threads_only_on_sqlite(
-    app: Any, client: Any, database_url: str, monkeypatch: pytest.MonkeyPatch
+    own_app: Any, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads: list[str] = []
     original = runner.run_in_threadpool
@@ -29,16 +30,17 @@ def test_requests_use_threads_only_on_sqlite(
     monkeypatch.setattr(runner, "run_in_threadpool", counting)
     loop_thread: list[int] = []
 
-    @app.get("/-/test-thread")
+    @own_app.get("/-/test-thread")  # an app of its own: the session's app keeps no test route
     def where() -> dict[str, int]:
         loop_thread.append(threading.get_ident())
         return {}
 
     headers = {"PRIVATE-TOKEN": ADMIN_TOKEN}
-    assert client.get("/api/v4/user", headers=headers).status_code == 200
-    created = client.post("/api/v4/projects", headers=headers, json={"name": "runner"})
-    assert created.status_code == 201
-    assert client.get("/-/test-thread").status_code == 200
+    with TestClient(own_app) as client:
+        assert client.get("/api/v4/user", headers=headers).status_code == 200
+        created = client.post("/api/v4/projects", headers=headers, json={"name": "runner"})
+        assert created.status_code == 201
+        assert client.get("/-/test-thread").status_code == 200
     if database_url.startswith("sqlite"):
         assert threads  # SQLite's driver blocks: its requests run in worker threads
     else:

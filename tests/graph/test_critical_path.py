@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from issuegraph.api.native.routes import CriticalPath
+from issuegraph.api.native.schemas import CriticalPath
 from issuegraph.graph.service import gc_paused, longest_chain
 from tests.graph.conftest import refs
 

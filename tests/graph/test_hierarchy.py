@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from issuegraph.api.native.routes import AncestorsAnswer, CanonicalAnswer, TreeAnswer
+from issuegraph.api.native.schemas import AncestorsAnswer, CanonicalAnswer, TreeAnswer
 from tests.graph.conftest import refs
 
 
@@ -13,7 +13,9 @@ def test_ancestors_from_parent_to_root(graph):
     graph.chain([root, a, b, x], "parent_of")
     answer = AncestorsAnswer.model_validate(graph.get(graph.url(x, "/ancestors"))).model_dump()
     assert refs(answer["ancestors"]) == [b.reference, a.reference, root.reference]
-    assert graph.get(graph.url(root, "/ancestors"))["ancestors"] == []
+    assert answer["root"]["reference"] == root.reference  # named by the response model
+    top = AncestorsAnswer.model_validate(graph.get(graph.url(root, "/ancestors"))).model_dump()
+    assert top["ancestors"] == [] and top["root"] is None
 
 
 def test_hidden_ancestors_placeholder_between_and_omitted_above(graph):
@@ -29,6 +31,7 @@ def test_hidden_ancestors_placeholder_between_and_omitted_above(graph):
     graph.chain([top, mid, hid, x], "parent_of")
     answer = graph.get(graph.url(x, "/ancestors"), who=guest)
     assert refs(answer["ancestors"]) == ["?", mid.reference]
+    assert answer["root"]["reference"] == mid.reference  # the topmost readable one
 
 
 def test_tree_rollups(graph):
@@ -61,7 +64,33 @@ def test_tree_rollups(graph):
     assert node_a["rollup"]["percent_done"] == 33.3 and node_a["rollup"]["weight_total"] == 4
     assert node_b["rollup"]["descendants_total"] == 0 and node_b["rollup"]["percent_done"] is None
     shallow = graph.get(graph.url(root, "/tree"), depth=1)
-    assert shallow["height"] == 1 and shallow["root"]["rollup"]["descendants_total"] == 2
+    assert shallow["height"] == 1 and shallow["root"]["rollup"] == top["rollup"]
+
+
+def test_tree_depth_limits_levels_not_rollups(graph):
+    """tree?depth=1 shows one level, but each node's roll-ups still count all readable descendants."""
+    p = graph.project("deep")
+    root, a = graph.issues(p, "root", "a")
+    a1, a2 = graph.issues(p, "a1", "a2", weight=4)
+    a1x = graph.issue(p, "a1x", weight=1)
+    graph.set_state(a1, "closed")
+    graph.set_state(a1x, "closed")
+    graph.links((root, a, "parent_of"), (a, a1, "parent_of"), (a, a2, "parent_of"), (a1, a1x, "parent_of"))
+    shallow = TreeAnswer.model_validate(graph.get(graph.url(root, "/tree"), depth=1)).model_dump()
+    (node_a,) = shallow["root"]["children"]
+    assert shallow["height"] == 1 and node_a["children"] == []
+    assert node_a["rollup"] == {
+        "descendants_total": 3,
+        "descendants_closed": 2,
+        "descendants_open": 1,
+        "percent_done": 66.7,
+        "weight_total": 9,
+        "weight_closed": 5,
+    }
+    assert shallow["root"]["rollup"]["descendants_total"] == 4
+    two = graph.get(graph.url(root, "/tree"), depth=2)
+    assert two["height"] == 2 and [c["children"] for c in two["root"]["children"][0]["children"]] == [[], []]
+    assert two["root"]["children"][0]["children"][0]["rollup"]["descendants_closed"] == 1
 
 
 def test_tree_hides_unreadable_issues_and_their_weights(graph):

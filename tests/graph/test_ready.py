@@ -87,6 +87,21 @@ def test_bad_cursor_and_per_page_are_refused(graph):
     assert graph.get(graph.url(p, "/ready"), expect=400, per_page=101)["error"]["code"] == "invalid_parameter"
 
 
+def test_cursor_is_bound_to_its_list(graph):
+    """A ready cursor of one project (or of a group) is 400 invalid_cursor on another list."""
+    g = graph.group("bound")
+    one, two = graph.project("one", group=g), graph.project("two", group=g)
+    graph.issues(one, "a", "b", "c")
+    graph.issues(two, "d", "e", "f")
+    cursor = graph.get(graph.url(one, "/ready"), per_page=1)["next_cursor"]
+    assert graph.get(graph.url(one, "/ready"), per_page=1, cursor=cursor)["items"]
+    refused = graph.get(graph.url(two, "/ready"), expect=400, per_page=1, cursor=cursor)
+    assert refused["error"]["code"] == "invalid_cursor"
+    group_cursor = graph.get(f"/api/graph/v1/groups/{g['id']}/ready", per_page=1)["next_cursor"]
+    refused = graph.get(graph.url(one, "/ready"), expect=400, per_page=1, cursor=group_cursor)
+    assert refused["error"]["code"] == "invalid_cursor"
+
+
 def test_group_pages_cover_subgroups_and_skip_unreadable_projects(graph):
     """A group's ready list spans its projects and subgroups' projects the caller can read."""
     g = graph.group("grp")

@@ -17,7 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.serverproc import ROOT, fresh_pg_database, running_server
+from issuegraph.testing.serverproc import fresh_pg_database, running_server
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 
 TOKEN = "import-e2e-root-token-0123"
 IMPORT_TIMEOUT = 300.0
@@ -36,7 +38,7 @@ def database(kind: str, tmp: Path, name: str) -> Iterator[str]:
         if IN_CI:
             pytest.fail(f"PostgreSQL is required under CI=true but unreachable: {problem}")
         pytest.skip(f"PostgreSQL unavailable: {problem}")
-    with fresh_pg_database(PG_ADMIN_URL, f"ig_imp_{os.getpid()}_{name}_{time.monotonic_ns() % 10**8}") as url:
+    with fresh_pg_database(PG_ADMIN_URL, f"ig_imp_{name}") as url:
         yield url
 
 
@@ -47,8 +49,8 @@ def source_and_copy(kind: str, tmp: Path, *, with_source_db: bool = False) -> It
     with ExitStack() as stack:
         source_db = stack.enter_context(database(kind, tmp, "source"))
         copy_db = stack.enter_context(database(kind, tmp, "copy"))
-        source = stack.enter_context(running_server(source_db, TOKEN))
-        copy = stack.enter_context(running_server(copy_db, TOKEN))
+        source = stack.enter_context(running_server(source_db, TOKEN)).url
+        copy = stack.enter_context(running_server(copy_db, TOKEN)).url
         yield (source, copy, copy_db, source_db) if with_source_db else (source, copy, copy_db)
 
 

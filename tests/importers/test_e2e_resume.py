@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from issuegraph.testing.serverproc import running_server
 from tests.importers.support import (
     TOKEN,
     database,
@@ -18,7 +19,6 @@ from tests.importers.support import (
     snapshot,
     start_import,
 )
-from tests.serverproc import ROOT, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -45,12 +45,13 @@ def test_killed_import_finishes_when_restarted(kind: str, tmp_path: Path) -> Non
                 "--database-url",
                 source_db,
             ],
-            cwd=ROOT,
+            cwd=Path(__file__).resolve().parents[2],  # the checkout
             check=True,
             capture_output=True,
             timeout=300,
         )
-        with running_server(source_db, TOKEN) as source, running_server(copy_db, TOKEN) as copy:
+        with running_server(source_db, TOKEN) as source_server, running_server(copy_db, TOKEN) as copy_server:
+            source, copy = source_server.url, copy_server.url
             command = import_command("gitlab", source, "--group", "seed", "--workers", "2")
             committed = kill_when(start_import(copy_db, command), copy_db, "issue", at_least=100)
             assert 100 <= committed < 300

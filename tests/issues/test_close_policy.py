@@ -116,12 +116,20 @@ def test_deny_refuses_on_sourcecraft(client, factory, setup):
 
 
 def test_warn_closes_on_sourcecraft(client, factory, setup):
-    """Through SourceCraft, `warn` closes the issue."""
-    project, _, blocked = setup
+    """Through SourceCraft, `warn` closes the issue and lists what is still open in `close_warnings`."""
+    project, blocker, blocked = setup
     _policy(client, factory, project, "warn")
     response = _close_sourcecraft(client, factory, blocked)
     assert response.status_code == 200, response.text
     assert response.json()["status"]["slug"] == "closed"
+    assert response.json()["close_warnings"] == [  # visible on this face too, as on GitLab's
+        {
+            "reason": "open_blocker",
+            "issue_id": blocker["id"],
+            "iid": blocker["iid"],
+            "project_id": project["id"],
+        }
+    ]
     gitlab = client.get(
         f"/api/v4/projects/{project['id']}/issues/{blocked['iid']}", headers=factory.admin.headers
     )
@@ -159,3 +167,21 @@ def test_invalid_policy_is_a_400(client, factory, setup):
         f"/api/v4/projects/{project['id']}", headers=factory.admin.headers, json={"close_policy": "sometimes"}
     )
     assert response.status_code == 400
+
+
+def test_sourcecraft_repository_carries_the_settings(client, factory, setup):
+    """PATCH /repos/id:N sets close_policy and close_duplicates; the repository shows them; bad is 400."""
+    project, _, blocked = setup
+    url = f"/repos/id:{project['id']}"
+    assert client.get(url, headers=factory.admin.bearer).json()["close_policy"] == "allow"
+    response = client.patch(
+        url, headers=factory.admin.bearer, json={"close_policy": "deny", "close_duplicates": True}
+    )
+    assert response.status_code == 200, response.text
+    assert (response.json()["close_policy"], response.json()["close_duplicates"]) == ("deny", True)
+    gitlab = client.get(f"/api/v4/projects/{project['id']}", headers=factory.admin.headers).json()
+    assert (gitlab["close_policy"], gitlab["close_duplicates"]) == ("deny", True)
+    assert _close_sourcecraft(client, factory, blocked).status_code == 409
+    refused = client.patch(url, headers=factory.admin.bearer, json={"close_policy": "sometimes"})
+    assert refused.status_code == 400
+    assert set(refused.json()) == {"error_code", "message", "request_id", "details"}

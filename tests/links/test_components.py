@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
 from typing import Any
@@ -15,8 +14,8 @@ from sqlalchemy.exc import OperationalError
 from issuegraph.db import migrate
 from issuegraph.db.engine import Database
 from issuegraph.links import components
+from issuegraph.testing.serverproc import fresh_pg_database
 from tests.conftest import PG_ADMIN_URL
-from tests.serverproc import fresh_pg_database
 
 _serial = itertools.count()
 
@@ -118,7 +117,7 @@ def test_a_lock_taken_during_a_merge_follows_the_new_component(factory, database
 
 def test_the_migration_fills_components_from_existing_links(pg_url):
     """Upgrading a PostgreSQL database that already has links labels their components."""
-    with fresh_pg_database(PG_ADMIN_URL, f"ig_components_{os.getpid()}") as url:
+    with fresh_pg_database(PG_ADMIN_URL, "ig_components") as url:
         migrate.upgrade(url, "3b1e6f0c9a21")  # the revision before link_components
         engine = create_engine(url)
         now = "'2026-01-01 00:00:00+00'"

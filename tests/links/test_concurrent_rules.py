@@ -10,17 +10,19 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from issuegraph.testing.serverproc import fresh_pg_database, running_server
 from tests.conftest import ADMIN_TOKEN, PG_ADMIN_URL
-from tests.serverproc import fresh_pg_database, running_server
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def server(pg_url):  # pg_url: skips locally / fails under CI when PostgreSQL is missing
-    name = f"ig_conc_rules_{os.getpid()}"
-    with fresh_pg_database(PG_ADMIN_URL, name) as url, running_server(url, ADMIN_TOKEN, workers=2) as base:
-        yield base, url
+    with (
+        fresh_pg_database(PG_ADMIN_URL, "ig_conc_rules") as url,
+        running_server(url, ADMIN_TOKEN, workers=2) as running,
+    ):
+        yield running.url, url
 
 
 def _setup(base: str, count: int) -> tuple[int, list[int]]:

@@ -19,6 +19,7 @@ from issuegraph.api.deps import SESSION_STATE_KEY
 from issuegraph.api.gitlab import errors as gitlab_errors
 from issuegraph.api.gitlab.routes import router as gitlab_router
 from issuegraph.api.limits import RequestLimitsMiddleware
+from issuegraph.api.routing import drop_default_422
 from issuegraph.config import Settings, get_settings
 from issuegraph.db.engine import Database
 from issuegraph.ops import health
@@ -133,8 +134,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in order, one regex each: the prefixed faces go before the
     # SourceCraft face at the root, so a GitLab request does not try every root route first.
     app.include_router(gitlab_router)
+    _mount_web(app)
     _mount_optional_faces(app)
     errors.install(app)
+    _document_graph_errors(app)
 
     app.include_router(health.router)
 
@@ -146,6 +149,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runner.install()
     app.add_middleware(runner.RequestRunnerMiddleware)
     return app
+
+
+def _mount_web(app: FastAPI) -> None:
+    """The web UI (issuegraph.web): pages under /-/ and the home page, before the SourceCraft
+    face at the root; its own security headers and error pages."""
+    from fastapi.staticfiles import StaticFiles
+
+    from issuegraph.web import routes as web_routes
+    from issuegraph.web.security import SecurityHeadersMiddleware
+
+    errors.register_face("/-/", web_routes.render_error)
+    app.mount("/-/static", StaticFiles(directory=web_routes.HERE / "static"), name="static")
+    app.include_router(web_routes.home_router)
+    app.include_router(web_routes.router)
+    app.add_middleware(SecurityHeadersMiddleware)
 
 
 def _mount_optional_faces(app: FastAPI) -> None:
@@ -177,6 +195,18 @@ def _document_sourcecraft(app: FastAPI) -> None:
         if app.openapi_schema is None:
             app.openapi_schema = sc_openapi.merge_into(generate())
         return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_graph_errors(app: FastAPI) -> None:
+    """The graph API answers bad parameters 400 `invalid_parameter`: its OpenAPI says so, not 422."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            drop_default_422(build(), "/api/graph/")
+        return app.openapi_schema or build()
 
     app.openapi = openapi  # type: ignore[method-assign]
 

@@ -26,3 +26,21 @@ def hot_routes_first(routes: list[BaseRoute], prefix: str) -> None:
 
     Safe only when no route outside `prefix` can match a path under it; callers say why."""
     routes.sort(key=lambda route: not str(getattr(route, "path", "")).startswith(prefix))
+
+
+def drop_default_422(schema: dict[str, Any], prefix: str) -> None:
+    """Remove the `422 HTTPValidationError` FastAPI documents for every route with parameters
+    from the operations under `prefix`, whose face answers bad parameters with its own 400
+    (`invalid_parameter`); the two validation schemas go too when nothing else names them."""
+    for path, operations in schema.get("paths", {}).items():
+        if path.startswith(prefix):
+            for operation in operations.values():
+                response = operation.get("responses", {}).get("422", {})
+                if "HTTPValidationError" in str(response):
+                    del operation["responses"]["422"]
+    components = schema.get("components", {}).get("schemas", {})
+    rest = {k: v for k, v in schema.items() if k != "components"}
+    if "HTTPValidationError" not in str(rest):
+        components.pop("HTTPValidationError", None)
+        if "#/components/schemas/ValidationError" not in str(components):
+            components.pop("ValidationError", None)

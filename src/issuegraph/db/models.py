@@ -93,6 +93,8 @@ class User(Base):
     state: Mapped[str] = mapped_column(String(16), default="active")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # argon2id hash (accounts.passwords); null: the user cannot sign in to the web UI.
+    password_digest: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class PersonalAccessToken(Base):
@@ -365,7 +367,18 @@ class Event(Base):
     """
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_project_id_id", "project_id", "id"), NEVER_REUSE_IDS)
+    __table_args__ = (
+        Index("ix_events_project_id_id", "project_id", "id"),
+        # Events not yet handed to delivery (see events.dispatch).
+        Index(
+            "ix_events_undispatched",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
+        Index("uq_events_seq", "seq", unique=True),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -376,6 +389,177 @@ class Event(Base):
     silent: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Position in commit order, given when delivery picks the event up (null until then): the
+    # change feed's cursor and the order of deliveries. Ids are handed out before commit, so
+    # they are not in commit order on PostgreSQL.
+    seq: Mapped[int | None] = mapped_column(BigId, nullable=True)
+
+
+class Webhook(Base):
+    """A GitLab project/group hook (flavor ``gitlab``) or a native subscription (``native``).
+
+    Scope: ``project_id``, or ``group_id`` (its projects and subgroups), or neither (instance-wide,
+    native only). Auto-disabling as GitLab: ``recent_failures``, ``disabled_until``, ``disabled``.
+    """
+
+    __tablename__ = "webhooks"
+    __table_args__ = (CheckConstraint("flavor IN ('gitlab', 'native')", name="flavor"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    flavor: Mapped[str] = mapped_column(String(8))
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("namespaces.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # whsec_ secrets, newest first; every one signs (two during a rotation).
+    secrets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # GitLab attributes (event flags, branch filter, ssl verification...) or native event types.
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    url_variables: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    custom_headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    recent_failures: Mapped[int] = mapped_column(Integer, default=0)
+    disabled_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one hook: pending until a 2xx (3xx for GitLab hooks), retried with back-off.
+
+    ``order_key`` (the issue) and ``event_seq`` keep one issue's events in commit order per hook;
+    ``uuid`` is the Idempotency-Key / webhook-id, the same on every attempt.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'delivered')", name="state"),
+        UniqueConstraint("hook_id", "event_id", "order_key"),
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+        Index("ix_webhook_deliveries_hook_id_order_key_event_seq", "hook_id", "order_key", "event_seq"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    hook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(BigId)
+    event_seq: Mapped[int] = mapped_column(BigId)
+    order_key: Mapped[int] = mapped_column(BigId, default=0)
+    trigger: Mapped[str] = mapped_column(String(64))
+    uuid: Mapped[str] = mapped_column(String(36))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WebhookLog(Base):
+    """One HTTP attempt of a hook (deliveries, tests, resends): what was sent and what came back."""
+
+    __tablename__ = "webhook_logs"
+    __table_args__ = (Index("ix_webhook_logs_hook_id_id", "hook_id", "id"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    hook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    trigger: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(36))
+    request_headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    request_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response_headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    response_body: Mapped[str] = mapped_column(Text, default="")
+    internal_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    execution_duration: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class IssueSubscription(Base):
+    """An explicit subscribe (true) or unsubscribe (false) of a user to an issue; authors,
+    assignees and commenters follow without a row (events.subscriptions)."""
+
+    __tablename__ = "issue_subscriptions"
+
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    subscribed: Mapped[bool] = mapped_column(Boolean)
+
+
+class Notification(Base):
+    """One e-mail to one person about one event, pending until the SMTP server takes it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("event_id", "issue_id", "user_id"),
+        CheckConstraint("state IN ('pending', 'sent')", name="state"),
+        Index(
+            "ix_notifications_due",
+            "next_attempt_at",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigId)
+    issue_id: Mapped[int] = mapped_column(BigId)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(1024))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WebSession(Base):
+    """A signed-in browser (web UI). Stored here so every worker sees it and sign-out ends it."""
+
+    __tablename__ = "web_sessions"
+
+    # SHA-256 of the cookie value: the cookie is 256 random bits, the database never holds it.
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInFailure(Base):
+    """Failed sign-ins per username, shared by all workers, to slow guessing down."""
+
+    __tablename__ = "sign_in_failures"
+
+    username: Mapped[str] = mapped_column(String(255), primary_key=True)  # lower case
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuthThrottle(Base):

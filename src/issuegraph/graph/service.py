@@ -309,18 +309,24 @@ def _check_depth(depth: int) -> int:
 # ---------------------------------------------------------------- 3: ready to work / blocked
 
 
-def encode_cursor(kind: str, last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{last_id}".encode()).decode().rstrip("=")
+def work_list_key(scope: Scope, *, blocked: bool) -> str:
+    """What a ready/blocked cursor is bound to: the list (ready or blocked) of this project or group."""
+    return f"{'blocked' if blocked else 'ready'}:{scope.kind}:{scope.id}"
 
 
-def decode_cursor(kind: str, cursor: str | None) -> int:
+def encode_cursor(list_key: str, last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{list_key}:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(list_key: str, cursor: str | None) -> int:
+    """The last id of the previous page; a cursor of any other list is invalid."""
     if not cursor:
         return 0
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        found_kind, _, value = raw.partition(":")
+        found_key, _, value = raw.rpartition(":")
         number = parse_id(value)
-        if found_kind != kind or number is None:
+        if found_key != list_key or number is None:
             raise ValueError(raw)
         return number
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
@@ -347,8 +353,8 @@ def work_page(
             f"per_page must be between 1 and {MAX_PER_PAGE}",
             details={"field": "per_page"},
         )
-    kind = "blocked" if blocked else "ready"
-    after = decode_cursor(kind, cursor)
+    list_key = work_list_key(scope, blocked=blocked)  # a cursor of another list is refused
+    after = decode_cursor(list_key, cursor)
     rows = repo.scope_page(
         session,
         project_ids=scope.project_ids,
@@ -358,7 +364,7 @@ def work_page(
         limit=per_page + 1,
     )
     page, more = rows[:per_page], len(rows) > per_page
-    next_cursor = encode_cursor(kind, page[-1].id) if more else None
+    next_cursor = encode_cursor(list_key, page[-1].id) if more else None
     items: list[dict[str, Any]]
     if not blocked:
         items = [ref(n) for n in page]
@@ -426,7 +432,9 @@ def descendant_tree(
 
 
 def _tree(session: Session, actor: Actor, access: ProjectAccess, root: Node, depth: int) -> dict[str, Any]:
-    found = repo.tree_rows(session, root.id, max_depth=depth)
+    # `depth` limits the levels shown; roll-ups still cover every readable descendant, so the
+    # whole subtree is read and the nodes below `depth` are summed but not written.
+    found = repo.tree_rows(session, root.id, max_depth=HIERARCHY_CAP)
     rows, paths = found.rows, found.project_paths
     viewer = Viewer(session, actor, {access.project.id: access})
     visible = viewer.visible_rows((r[2], r[3], r[8], r[9]) for r in rows)
@@ -450,11 +458,11 @@ def _tree(session: Session, actor: Actor, access: ProjectAccess, root: Node, dep
             if done is not None:
                 total, closed = total + done[0], closed + done[1]
                 weight, weight_closed = weight + done[2], weight_closed + done[3]
-                parts.append(out.pop(kid))
+                if kid in out:
+                    parts.append(out.pop(kid))
         seen = node_id in visible
         if not seen and not total:
             continue
-        height = max(height, r[1])
         own_weight = (r[7] or 0) if seen else 0
         own_closed = seen and r[6] != repo.OPENED
         sums[node_id] = (
@@ -463,6 +471,9 @@ def _tree(session: Session, actor: Actor, access: ProjectAccess, root: Node, dep
             weight + own_weight,
             weight_closed + (own_weight if own_closed else 0),
         )
+        if r[1] > depth:
+            continue
+        height = max(height, r[1])
         issue = (
             {
                 "id": node_id,

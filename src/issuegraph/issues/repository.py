@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
     String,
     and_,
     bindparam,
@@ -273,14 +272,6 @@ def load_views(session: Session, issues: Sequence[Issue]) -> list[IssueView]:
             )
         )
     return views
-
-
-def paginate_offset(
-    session: Session, query: Select[Issue], offset: int, limit: int
-) -> tuple[list[Issue], int]:
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = list(session.scalars(query.offset(offset).limit(limit)))
-    return rows, int(total)
 
 
 def labels_by_names(session: Session, project_id: int, names: Iterable[str]) -> dict[str, Label]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
 from issuegraph.activity import service as activity
+from issuegraph.db import pagination
 from issuegraph.db.models import (
     GroupMember,
     Issue,
@@ -26,10 +27,13 @@ from issuegraph.db.models import (
     User,
     utcnow,
 )
+from issuegraph.db.pagination import Columns, Page, PageRequest
 from issuegraph.db.sql import MAX_INT, contains_text
 from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from issuegraph.domain.roles import AccessLevel
 from issuegraph.domain.statuses import BY_SLUG, PRIORITIES
+from issuegraph.events import changes
+from issuegraph.events import graph as graph_events
 from issuegraph.graph import repository as graph_repo
 from issuegraph.issues import repository as repo
 from issuegraph.projects import repository as projects_repo
@@ -296,6 +300,8 @@ def update_issue(
         raise Forbidden("forbidden", "403 Forbidden")
     _validate(fields, creating=False)
     result = UpdateResult(issue=issue)
+    touches = _touches_relations(fields)
+    before = changes.snapshot(session, issue, labels=touches[0], assignees=touches[1])
     if fields.title is not None:
         issue.title = fields.title.strip()
     if fields.description is not None:
@@ -325,11 +331,32 @@ def update_issue(
                 _close_duplicates(session, issue, user)
         elif reopening:
             activity.add_system_note(session, issue.id, user.id, "reopened", "reopened")
+        if closing or reopening:
+            session.flush()
+            graph_events.after_state_change(session, issue, closed=closing, actor_id=user.id, silent=silent)
     issue.updated_at = utcnow()
     issue.updated_by_id = user.id
-    activity.record_event(session, "issue.update", access.project.id, issue.id, None, user.id, silent)
+    after = changes.snapshot(session, issue, labels=touches[0], assignees=touches[1])
+    activity.record_event(
+        session,
+        "issue.update",
+        access.project.id,
+        issue.id,
+        None,
+        user.id,
+        silent,
+        {"changes": changes.diff(before, after)},
+    )
     session.flush()
     return result
+
+
+def _touches_relations(fields: IssueFields) -> tuple[bool, bool]:
+    """Whether an update may change the labels, the assignees (then their change is recorded)."""
+    labels = any(
+        v is not None for v in (fields.labels, fields.label_ids, fields.add_labels, fields.remove_labels)
+    )
+    return labels, fields.assignee_ids is not None
 
 
 def _close_policy(session: Session, access: ProjectAccess, issue: Issue) -> list[dict[str, Any]]:
@@ -382,7 +409,17 @@ def delete_issue(session: Session, access: ProjectAccess, issue: Issue, *, silen
     user = access.actor.require_write()
     if not access.can_delete_issue:
         raise Forbidden("forbidden", "403 Forbidden")
-    activity.record_event(session, "issue.delete", access.project.id, issue.id, None, user.id, silent)
+    graph_events.before_delete(session, issue, actor_id=user.id, silent=silent)
+    activity.record_event(
+        session,
+        "issue.delete",
+        access.project.id,
+        issue.id,
+        None,
+        user.id,
+        silent,
+        {"issue": changes.issue_record(issue)},
+    )
     session.execute(delete(Issue).where(Issue.id == issue.id))
     session.flush()
 
@@ -591,8 +628,18 @@ def create_note(
         raise Forbidden("discussion_locked", "403 Forbidden")
     note = Note(issue_id=issue.id, author_id=user.id, body=body, system=False)
     session.add(note)
+    session.flush()
     session.execute(update(Issue).where(Issue.id == issue.id).values(updated_at=utcnow()))
-    activity.record_event(session, "issue_comment.create", access.project.id, issue.id, None, user.id, silent)
+    activity.record_event(
+        session,
+        "issue_comment.create",
+        access.project.id,
+        issue.id,
+        None,
+        user.id,
+        silent,
+        {"note_id": note.id},
+    )
     session.flush()
     return note
 
@@ -657,12 +704,12 @@ def create_milestone(
 
 
 def label_query(access: ProjectAccess) -> Select[Label]:
-    """The project's labels, unordered (the face pages them)."""
+    """The project's labels, unordered (`list_labels` pages them)."""
     return select(Label).where(Label.project_id == access.project.id)
 
 
 def milestone_query(access: ProjectAccess) -> Select[Milestone]:
-    """The project's milestones, unordered (the face pages them)."""
+    """The project's milestones, unordered (`list_milestones` pages them)."""
     return select(Milestone).where(Milestone.project_id == access.project.id)
 
 
@@ -735,3 +782,54 @@ def change_labels(
     result = {"add": current | given, "remove": current - given, "replace": given}[mode]
     update_issue(session, access, issue, IssueFields(label_ids=sorted(result)), silent=silent)
     return issue_labels(session, issue)
+
+
+# ---------------------------------------------------------------- lists, one page at a time
+# Faces pass a page request (issuegraph.db.pagination) with these sort field names.
+
+ISSUE_SORT_COLUMNS: Columns = {
+    "created_at": Issue.created_at,
+    "updated_at": Issue.updated_at,
+    "id": Issue.id,
+    "iid": Issue.iid,
+    "title": Issue.title,
+    "deadline": Issue.deadline,
+    "weight": Issue.weight,
+}
+NOTE_SORT_COLUMNS: Columns = {"created_at": Note.created_at, "updated_at": Note.updated_at, "id": Note.id}
+LABEL_SORT_COLUMNS: Columns = {"name": Label.name, "created_at": Label.created_at, "id": Label.id}
+MILESTONE_SORT_COLUMNS: Columns = {
+    "title": Milestone.title,
+    "created_at": Milestone.created_at,
+    "updated_at": Milestone.updated_at,
+    "id": Milestone.id,
+}
+
+
+def list_project_issues(
+    session: Session, access: ProjectAccess, filters: IssueFilters, page: PageRequest
+) -> Page[Issue]:
+    """One page of the project's issues that the caller can read."""
+    return pagination.fetch(session, project_issue_query(session, access, filters), page, ISSUE_SORT_COLUMNS)
+
+
+def list_visible_issues(
+    session: Session, actor: Actor, filters: IssueFilters, page: PageRequest
+) -> Page[Issue]:
+    """One page of the issues across every project the caller can read."""
+    return pagination.fetch(session, visible_issue_query(session, actor, filters), page, ISSUE_SORT_COLUMNS)
+
+
+def list_issue_notes(
+    session: Session, issue: Issue, actor: Actor, page: PageRequest, *, system: bool | None = None
+) -> Page[Note]:
+    """One page of the notes of an issue that `actor` may see (`system=False`: comments only)."""
+    return pagination.fetch(session, list_notes(session, issue, actor, system=system), page, NOTE_SORT_COLUMNS)
+
+
+def list_labels(session: Session, access: ProjectAccess, page: PageRequest) -> Page[Label]:
+    return pagination.fetch(session, label_query(access), page, LABEL_SORT_COLUMNS)
+
+
+def list_milestones(session: Session, access: ProjectAccess, page: PageRequest) -> Page[Milestone]:
+    return pagination.fetch(session, milestone_query(access), page, MILESTONE_SORT_COLUMNS)

@@ -17,6 +17,7 @@ from issuegraph.db import records
 from issuegraph.db.models import Issue, IssueLink, utcnow
 from issuegraph.domain.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation
 from issuegraph.domain.links import NOTE_WORDING, UNLINK_WORDING, LinkType
+from issuegraph.events import graph as graph_events
 from issuegraph.issues import repository as issues_repo
 from issuegraph.issues.service import readable_filter
 from issuegraph.links import components
@@ -115,6 +116,8 @@ def create_link(
         raise _refusal_for_unique_rule(session, src, tgt, persisted)
     components.joined(session, held)
     repo.touched_in_session(session, [src.id, tgt.id], now)
+    if persisted == LinkType.BLOCKS:
+        graph_events.after_blocks_link(session, src, tgt, created=True, actor_id=user.id, silent=silent)
     return records.LINK.make(new.values[c.key] if c.key != "id" else link_id for c in records.LINK.columns)
 
 
@@ -285,6 +288,11 @@ def delete_link(
     if not (accesses[source.project_id].can_link and accesses[target.project_id].can_link):
         raise Forbidden("unlink_forbidden", "No Issue Link found")
     repo.remove(session, link.id)
+    if link.link_type == LinkType.BLOCKS.value:
+        blocker, blocked = (source, target) if link.source_id == source.id else (target, source)
+        graph_events.after_blocks_link(
+            session, blocker, blocked, created=False, actor_id=user.id, silent=silent
+        )
     activity.add_system_notes(
         session,
         [

@@ -13,7 +13,9 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from issuegraph.accounts import repository as accounts_repo
 from issuegraph.accounts.service import Actor
+from issuegraph.db import pagination
 from issuegraph.db.models import GroupMember, Issue, Namespace, Project, ProjectMember, User, utcnow
+from issuegraph.db.pagination import Columns, Page, PageRequest
 from issuegraph.db.sql import MAX_INT, contains_text
 from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from issuegraph.domain.ids import is_numeric, parse_id
@@ -412,7 +414,7 @@ def list_projects(
 
 
 def namespace_projects_query(actor: Actor, namespace: Namespace) -> Select[Project, Namespace]:
-    """The projects directly in a namespace that the caller can read, unordered (the face pages it)."""
+    """The readable projects directly in a namespace, unordered (`list_namespace_projects` pages it)."""
     return (
         select(Project, Namespace)
         .join(Namespace, Namespace.id == Project.namespace_id)
@@ -567,3 +569,25 @@ def list_group_members(session: Session, group: Namespace) -> list[tuple[User, i
     members = repo.group_members(session, group.id)
     users = accounts_repo.users_by_id(session, [m.user_id for m in members])
     return [(users[m.user_id], m.access_level) for m in sorted(members, key=lambda m: m.user_id)]
+
+
+PROJECT_SORT_COLUMNS: Columns = {
+    "path": Project.path,
+    "name": Project.name,
+    "created_at": Project.created_at,
+    "id": Project.id,
+}
+
+
+def list_namespace_projects(
+    session: Session, actor: Actor, namespace: Namespace, page: PageRequest
+) -> Page[tuple[Project, Namespace]]:
+    """One page of the projects directly in a namespace that the caller can read."""
+    return pagination.fetch(
+        session,
+        namespace_projects_query(actor, namespace),
+        page,
+        PROJECT_SORT_COLUMNS,
+        values=lambda row: pagination.attributes(row[0], page.sort),
+        scalars=False,
+    )

@@ -2,74 +2,28 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import gitlab
 import pytest
 import requests
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 
-from issuegraph.api.app import create_app
-from issuegraph.config import Settings
-from issuegraph.db.engine import Database
-from issuegraph.db.models import Base
 from tests.conftest import Account, Factory
 
 NOT_FOUND = {"message": "404 Not found"}
 PROJECT_NOT_FOUND = {"message": "404 Project Not Found"}
+GROUP_NOT_FOUND = {"message": "404 Group Not Found"}
 UNAUTHORIZED = {"message": "401 Unauthorized"}
 FORBIDDEN_LINK = {
     "message": "Couldn't link issues. You must have at least the Guest role in both issue's projects."
 }
 NO_LINK = {"message": "No Issue Link found"}
 ALREADY_ASSIGNED = {"message": "Issue(s) already assigned"}
-
-_TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The shared fixture's two migrated, empty databases, made faster for this directory.
-
-    PostgreSQL is emptied with DELETE and sequence restarts instead of TRUNCATE (which costs
-    0.5-1.5 s a test on a busy server), and commits do not wait for the WAL flush. Same result:
-    empty tables, ids from 1, schema from the migrations.
-    """
-    if request.param == "sqlite":
-        target = tmp_path / "test.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
-        return f"sqlite:///{target}"
-    url: str = request.getfixturevalue("pg_url")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for table in _TABLES:
-            conn.execute(text(f'DELETE FROM "{table}"'))
-        conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"))
-    engine.dispose()
-    return url + "?options=-csynchronous_commit%3Doff"
-
-
-@pytest.fixture(scope="session")
-def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """One app for the session: FastAPI builds every route's dependency models on the first
-    request an app serves (about 130 ms of CPU), so a new app per test would pay that each time."""
-    application = create_app(Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('app')}/unused.db"))
-    application.state.database.dispose()
-    return application
-
-
-@pytest.fixture
-def app(shared_app: Any, database: Database, settings: Settings) -> Any:
-    """The shared app, serving this test's database and settings."""
-    shared_app.state.database = database
-    shared_app.state.settings = settings
-    return shared_app
 
 
 @dataclass

@@ -120,3 +120,22 @@ def test_discussion_locked_blocks_guest_comments(client, factory, project):
     factory.issue(project, "t", discussion_locked=True)
     assert client.post(notes_url(project), headers=guest.headers, json={"body": "x"}).status_code == 403
     assert client.post(notes_url(project), headers=reporter.headers, json={"body": "x"}).status_code == 201
+
+
+def test_notes_total_is_one_count(client, factory, project, query_recorder):
+    """X-Total of the notes list comes from one COUNT; no statement reads every note."""
+    issue = factory.issue(project, "t")
+    for n in range(5):
+        created = client.post(
+            notes_url(project, issue["iid"]), headers=factory.admin.headers, json={"body": f"n{n}"}
+        )
+        assert created.status_code == 201
+    everything = client.get(notes_url(project, issue["iid"]), params={"per_page": 100}).json()
+    with query_recorder() as statements:
+        response = client.get(notes_url(project, issue["iid"]), params={"per_page": 2, "page": 2})
+    assert response.status_code == 200
+    assert response.headers["X-Total"] == str(len(everything)) and len(everything) >= 5
+    assert [n["id"] for n in response.json()] == [n["id"] for n in everything[2:4]]
+    on_notes = [s.lower() for s in statements if "notes" in s.lower()]
+    assert sum("count(" in s for s in on_notes) == 1
+    assert all("count(" in s or "limit" in s for s in on_notes), on_notes

@@ -1,4 +1,4 @@
-"""GitLab projects and project members; `:id` as numeric id or URL-encoded path; visibility read rules."""
+"""GitLab projects (api/gitlab/projects.py); `:id` as numeric id or URL-encoded path; who reads what."""
 
 from __future__ import annotations
 
@@ -241,122 +241,10 @@ def test_delete_project(client, factory, projects):
     assert (response.status_code, response.json()) == (404, PROJECT_NOT_FOUND)
 
 
-# ---------------------------------------------------------------- project members
-
-
-def test_project_members_anonymous_gets_401(client, projects):
-    """Member routes need a token, even on a public project."""
-    url = f"/api/v4/projects/{projects['public']['id']}/members"
-    assert client.get(url).status_code == 401
-    assert client.post(url, json={"user_id": 1, "access_level": 10}).status_code == 401
-    assert client.delete(f"{url}/1").status_code == 401
-
-
-def test_add_project_member_without_maintainer_gets_403(client, factory, projects):
-    """A Developer cannot add members; a non-member of a private project gets 404."""
-    developer, newcomer = factory.user("dev"), factory.user("new")
-    factory.member(projects["private"], developer, 30)
-    url = f"/api/v4/projects/{projects['private']['id']}/members"
-    body = {"user_id": newcomer.id, "access_level": 10}
-    assert client.post(url, headers=developer.headers, json=body).status_code == 403
-    response = client.post(url, headers=newcomer.headers, json=body)
-    assert (response.status_code, response.json()) == (404, PROJECT_NOT_FOUND)
-
-
-def test_maintainer_cannot_grant_owner_in_project(client, factory, projects):
-    """A project Maintainer may add Maintainers but not Owners."""
-    maintainer, newcomer = factory.user("maint"), factory.user("new")
-    factory.member(projects["private"], maintainer, 40)
-    url = f"/api/v4/projects/{projects['private']['id']}/members"
-    assert (
-        client.post(
-            url, headers=maintainer.headers, json={"user_id": newcomer.id, "access_level": 50}
-        ).status_code
-        == 403
-    )
-    assert (
-        client.post(
-            url, headers=maintainer.headers, json={"user_id": newcomer.id, "access_level": 40}
-        ).status_code
-        == 201
-    )
-
-
-def test_project_member_not_found(client, factory, projects):
-    """An unknown user is 404 User Not Found; removing a non-member 404 Member Not Found."""
-    url = f"/api/v4/projects/{projects['public']['id']}/members"
-    response = client.post(url, headers=factory.admin.headers, json={"user_id": 9999, "access_level": 10})
-    assert (response.status_code, response.json()) == (404, {"message": "404 User Not Found"})
-    response = client.delete(f"{url}/{factory.user('alice').id}", headers=factory.admin.headers)
-    assert (response.status_code, response.json()) == (404, {"message": "404 Member Not Found"})
-
-
-@pytest.mark.parametrize(
-    ("body", "error"),
-    [
-        ({"user_id": 2}, "access_level is missing"),
-        ({"user_id": 2, "access_level": 60}, "access_level does not have a valid value"),
-        ({"user_id": 2, "access_level": 0}, "access_level does not have a valid value"),
-    ],
-)
-def test_add_project_member_invalid_gets_400(client, factory, projects, body, error):
-    """Missing access_level and levels outside 10/15/20/30/40/50 are 400."""
-    factory.user("alice")
-    response = client.post(
-        f"/api/v4/projects/{projects['public']['id']}/members", headers=factory.admin.headers, json=body
-    )
-    assert (response.status_code, response.json()) == (400, {"error": error})
-
-
-def test_add_project_member_twice_gets_409(client, factory, projects):
-    """Adding an existing member again is 409."""
-    alice = factory.user("alice")
-    factory.member(projects["public"], alice, 10)
-    response = client.post(
-        f"/api/v4/projects/{projects['public']['id']}/members",
-        headers=factory.admin.headers,
-        json={"user_id": alice.id, "access_level": 30},
-    )
-    assert response.status_code == 409
-
-
-def test_project_members_every_level(client, factory, projects):
-    """Every access level can be granted, is listed, shows in permissions, and can be removed."""
-    project = projects["private"]
-    levels = [10, 15, 20, 30, 40, 50]
-    users = [factory.user(f"u{level}") for level in levels]
-    for user, level in zip(users, levels, strict=True):
-        factory.member(project, user, level)
-        body = client.get(f"/api/v4/projects/{project['id']}", headers=user.headers).json()
-        assert body["permissions"]["project_access"]["access_level"] == level
-    listed = client.get(f"/api/v4/projects/{project['id']}/members", headers=users[0].headers).json()
-    assert [(m["id"], m["access_level"]) for m in listed] == [
-        (u.id, lv) for u, lv in zip(users, levels, strict=True)
-    ]
-    response = client.delete(
-        f"/api/v4/projects/{project['id']}/members/{users[0].id}", headers=factory.admin.headers
-    )
-    assert response.status_code == 204
-    assert client.get(f"/api/v4/projects/{project['id']}", headers=users[0].headers).status_code == 404
-
-
-def test_project_member_may_leave(client, factory, projects):
-    """A member may remove themselves but not another member."""
-    alice, bob = factory.user("alice"), factory.user("bob")
-    project = projects["private"]
-    factory.member(project, alice, 10)
-    factory.member(project, bob, 10)
-    url = f"/api/v4/projects/{project['id']}/members"
-    assert client.delete(f"{url}/{bob.id}", headers=alice.headers).status_code == 403
-    assert client.delete(f"{url}/{alice.id}", headers=alice.headers).status_code == 204
-
-
-def test_group_level_is_the_highest_of_group_and_project(client, factory):
-    """A user's level in a project is the highest of the direct and inherited group memberships."""
-    group = factory.group("team")
-    project = factory.project("app", group=group)
-    alice = factory.user("alice")
-    factory.group_member(group, alice, 30)
-    factory.member(project, alice, 10)
-    body = client.get(f"/api/v4/projects/{project['id']}", headers=alice.headers).json()
-    assert body["permissions"]["project_access"]["access_level"] == 30
+def test_openapi_documents_the_close_settings(shared_app):
+    """PUT /projects/:id's body schema names close_policy (allow/warn/deny) and close_duplicates."""
+    put = shared_app.openapi()["paths"]["/api/v4/projects/{project_id}"]["put"]
+    properties = put["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert properties["close_policy"]["anyOf"][0]["enum"] == ["allow", "warn", "deny"]
+    assert "close_warnings" in properties["close_policy"]["description"]
+    assert properties["close_duplicates"]["anyOf"][0]["type"] == "boolean"

@@ -3,20 +3,17 @@ that speaks as one account with `Authorization: Bearer`, and the error-envelope 
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from issuegraph.accounts import repository as accounts_repo
 from issuegraph.accounts import service as accounts_service
 from issuegraph.accounts.service import Actor
-from issuegraph.db.models import Base, Issue, IssueLink, Project
+from issuegraph.db.models import Issue, IssueLink, Project
 from issuegraph.issues import service as issues_service
 from issuegraph.issues.service import IssueFields
 from issuegraph.projects import service as projects
@@ -24,28 +21,6 @@ from tests.api.sourcecraft.spec import check_response
 from tests.conftest import Account, Factory
 
 ERROR_KEYS = {"error_code", "message", "request_id", "details"}
-_TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The shared fixture's two databases, but PostgreSQL is emptied with DELETE and sequence
-    restarts (TRUNCATE costs 0.5-1.5 s a test on a shared server, DELETE of a few rows
-    milliseconds), and commits skip the wait for the disk. Same result: empty tables, ids from 1,
-    schema from the migrations."""
-    if request.param == "sqlite":
-        target = tmp_path / "test.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
-        return f"sqlite:///{target}"
-    url: str = request.getfixturevalue("pg_url")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for table in _TABLES:
-            conn.execute(text(f'DELETE FROM "{table}"'))
-        conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"))
-    engine.dispose()
-    # Test data need no durability: commits need not wait for the WAL flush of a busy server.
-    return url + "?options=-csynchronous_commit%3Doff"
 
 
 def assert_error(response: Any, status: int, error_code: str, **details: str) -> dict[str, Any]:

@@ -79,6 +79,8 @@ def test_get_repository_in_both_forms(sc: SourceCraft, world: World) -> None:
         "is_empty": True,
         "visibility": "private",
         "last_updated": by_slug["last_updated"],
+        "close_policy": "allow",  # issuegraph extensions: the issue settings
+        "close_duplicates": False,
     }
     assert sc.get("/repos/ACME/Api").json() == by_slug  # paths are case-insensitive, as on GitLab
 

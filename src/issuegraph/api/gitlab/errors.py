@@ -11,7 +11,9 @@ from issuegraph.api.errors import status_for
 from issuegraph.domain.errors import DomainError, ErrorKind
 
 # Codes whose GitLab status differs from the kind's default.
-_STATUS = {"unlink_forbidden": 404}
+_STATUS = {"unlink_forbidden": 404, "precondition_failed": 412}
+# 400s that GitLab words as {"message": ...} rather than Grape's {"error": ...}.
+_MESSAGE_400 = frozenset({"no_parameters"})
 
 
 def render(request: Request, error: DomainError) -> Response:
@@ -25,7 +27,7 @@ def render(request: Request, error: DomainError) -> Response:
             "error_description": "The request requires higher privileges than provided by the access token.",
             "scope": "api",
         }
-    elif error.kind == ErrorKind.INVALID and status == 400:
+    elif error.kind == ErrorKind.INVALID and status == 400 and error.code not in _MESSAGE_400:
         body = {"error": error.message}
     elif error.kind == ErrorKind.RULE and "iid" in error.details:
         body = {"message": f"#{error.details['iid']} cannot be added: {error.message}"}

@@ -15,6 +15,7 @@ from issuegraph.api.gitlab import schemas
 from issuegraph.api.gitlab import serializers as ser
 from issuegraph.api.gitlab.dependencies import Params, resource_router
 from issuegraph.api.gitlab.pagination import (
+    Page,
     decode_cursor,
     encode_cursor,
     keyset_headers,
@@ -34,8 +35,11 @@ from issuegraph.api.gitlab.params import (
 )
 from issuegraph.api.responses import json_response
 from issuegraph.db.models import Issue
+from issuegraph.db.pagination import KeysetPage, OffsetPage, PageRequest, sort_keys
+from issuegraph.db.pagination import Page as Found
 from issuegraph.db.sql import MAX_BIGINT
 from issuegraph.domain.errors import Invalid
+from issuegraph.events import subscriptions
 from issuegraph.issues import repository as issues_repo
 from issuegraph.issues import service as issues
 from issuegraph.issues.service import IssueFields, IssueFilters
@@ -134,72 +138,67 @@ def _filters(params: Params) -> IssueFilters:
     return f
 
 
+# GitLab's order_by names -> the service's sort fields.
 _ORDER = {
-    "created_at": Issue.created_at,
-    "updated_at": Issue.updated_at,
-    "id": Issue.id,
-    "due_date": Issue.deadline,
-    "title": Issue.title,
-    "weight": Issue.weight,
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "id": "id",
+    "due_date": "deadline",
+    "title": "title",
+    "weight": "weight",
 }
 _KEYSET_ORDER = ("created_at", "updated_at", "id")
 
 
-def _issue_page(request: Request, session: Session, query: Any, params: Params) -> Response:
+def _page_request(params: Params) -> tuple[PageRequest, Page]:
+    """The service's page request for GitLab's `order_by`, `sort`, `page`, `per_page`,
+    `pagination=keyset` and `cursor`; the GitLab page too, for the headers."""
     order_by = str_param(params, "order_by") or "created_at"
     sort = str_param(params, "sort") or "desc"
     if order_by not in _ORDER:
         raise Invalid("invalid_parameter", "order_by does not have a valid value")
     if sort not in ("asc", "desc"):
         raise Invalid("invalid_parameter", "sort does not have a valid value")
-    column = _ORDER[order_by]
-    if str_param(params, "pagination") == "keyset":
-        return _keyset_page(request, session, query, params, order_by, sort)
-    ordering = [column.asc(), Issue.id.asc()] if sort == "asc" else [column.desc(), Issue.id.desc()]
-    page = page_of(params)
-    rows, total = issues_repo.paginate_offset(session, query.order_by(*ordering), page.offset, page.per_page)
-    views = issues_repo.load_views(session, rows)
-    return json_response([ser.issue(v) for v in views], headers=offset_headers(request, page, total))
-
-
-def _keyset_page(
-    request: Request, session: Session, query: Any, params: Params, order_by: str, sort: str
-) -> Response:
+    keys = sort_keys(_ORDER[order_by], sort == "desc")
+    if str_param(params, "pagination") != "keyset":
+        page = page_of(params)
+        return OffsetPage(page.offset, page.per_page, keys), page
     if order_by not in _KEYSET_ORDER:
         raise Invalid("invalid_parameter", "order_by does not support keyset pagination")
-    column = _ORDER[order_by]
-    per_page = page_of(params).per_page
+    page = page_of(params)
     cursor = str_param(params, "cursor")
-    if cursor:
-        data = decode_cursor(cursor)
-        try:
-            last_id = int(data["id"])
-            if abs(last_id) > MAX_BIGINT:
-                raise ValueError(last_id)
-            last_value: Any = last_id if order_by == "id" else datetime.fromisoformat(str(data["v"]))
-        except (KeyError, ValueError, TypeError) as exc:
-            raise Invalid("invalid_cursor", "cursor is invalid") from exc
+    return KeysetPage(page.per_page, keys, _cursor_position(cursor, order_by) if cursor else None), page
+
+
+def _cursor_position(cursor: str, order_by: str) -> tuple[Any, ...]:
+    """The sort values a cursor stands for: `(id,)` or `(value, id)`."""
+    data = decode_cursor(cursor)
+    try:
+        last_id = int(data["id"])
+        if abs(last_id) > MAX_BIGINT:
+            raise ValueError(last_id)
         if order_by == "id":
-            query = query.where(Issue.id > last_id if sort == "asc" else Issue.id < last_id)
-        elif sort == "asc":
-            query = query.where((column > last_value) | ((column == last_value) & (Issue.id > last_id)))
-        else:
-            query = query.where((column < last_value) | ((column == last_value) & (Issue.id < last_id)))
-    ordering = [column.asc(), Issue.id.asc()] if sort == "asc" else [column.desc(), Issue.id.desc()]
-    rows = list(session.scalars(query.order_by(*ordering).limit(per_page + 1)))
-    more = len(rows) > per_page
-    rows = rows[:per_page]
-    next_cursor = None
-    if more and rows:
-        last = rows[-1]
-        value = getattr(last, order_by)
-        next_cursor = encode_cursor(
-            {"id": last.id, "v": value.isoformat() if isinstance(value, datetime) else value}
-        )
-    views = issues_repo.load_views(session, rows)
-    return json_response(
-        [ser.issue(v) for v in views], headers=keyset_headers(request, per_page, next_cursor)
-    )
+            return (last_id,)
+        return (datetime.fromisoformat(str(data["v"])), last_id)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise Invalid("invalid_cursor", "cursor is invalid") from exc
+
+
+def _cursor(after: tuple[Any, ...]) -> str:
+    value, last_id = after[0], after[-1]
+    return encode_cursor({"id": last_id, "v": value.isoformat() if isinstance(value, datetime) else value})
+
+
+def _issue_page(
+    request: Request, session: Session, found: Found[Issue], wanted: PageRequest, page: Page
+) -> Response:
+    """The issues of one page, with GitLab's offset or keyset headers."""
+    views = issues_repo.load_views(session, found.rows)
+    body = [ser.issue(v) for v in views]
+    if isinstance(wanted, KeysetPage):
+        next_cursor = _cursor(found.next_after) if found.next_after is not None else None
+        return json_response(body, headers=keyset_headers(request, page.per_page, next_cursor))
+    return json_response(body, headers=offset_headers(request, page, found.total or 0))
 
 
 @router.get(
@@ -224,8 +223,9 @@ def list_all_issues(
         filters.author_id = actor.user_id
     elif scope.startswith("assigned"):
         filters.assignee_id = actor.user_id
-    query = issues.visible_issue_query(session, actor, filters)
-    return _issue_page(request, session, query, params)
+    wanted, page = _page_request(params)
+    found = issues.list_visible_issues(session, actor, filters, wanted)
+    return _issue_page(request, session, found, wanted, page)
 
 
 @router.get(
@@ -241,8 +241,10 @@ def list_project_issues(
     session: Session = Depends(get_session),
 ) -> Response:
     access = projects.resolve_project(session, actor, project_ref(project_id))
-    query = issues.project_issue_query(session, access, _filters(params))
-    return _issue_page(request, session, query, params)
+    filters = _filters(params)
+    wanted, page = _page_request(params)
+    found = issues.list_project_issues(session, access, filters, wanted)
+    return _issue_page(request, session, found, wanted, page)
 
 
 @router.post(
@@ -273,7 +275,8 @@ def get_issue(
 ) -> Response:
     iid = iid_path(issue_iid)
     issue, _ = issues.resolve_issue_in(session, actor, project_ref(project_id), iid)
-    return json_response(ser.issue(issues_repo.load_views(session, [issue])[0]))
+    subscribed = subscriptions.is_subscribed(session, issue, actor.user_id)
+    return json_response(ser.issue(issues_repo.load_views(session, [issue])[0], subscribed=subscribed))
 
 
 @router.put(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -26,7 +24,7 @@ from issuegraph.api.gitlab.params import (
     str_param,
 )
 from issuegraph.api.responses import json_response
-from issuegraph.db.models import Note
+from issuegraph.db.pagination import OffsetPage, sort_keys
 from issuegraph.domain.errors import Invalid
 from issuegraph.issues import service as issues
 
@@ -52,12 +50,9 @@ def list_notes(
     if sort not in ("asc", "desc"):
         raise Invalid("invalid_parameter", "sort does not have a valid value")
     page = page_of(params)
-    query = issues.list_notes(session, issue, actor)
-    order: list[Any] = (
-        [Note.created_at.asc(), Note.id.asc()] if sort == "asc" else [Note.created_at.desc(), Note.id.desc()]
-    )
-    total = len(list(session.scalars(query.with_only_columns(Note.id))))
-    rows = list(session.scalars(query.order_by(*order).offset(page.offset).limit(page.per_page)))
+    wanted = OffsetPage(page.offset, page.per_page, sort_keys("created_at", sort == "desc"))
+    found = issues.list_issue_notes(session, issue, actor, wanted)
+    rows, total = found.rows, found.total or 0
     authors = accounts_repo.users_by_id(session, [n.author_id for n in rows if n.author_id])
     body = [ser.note(n, authors.get(n.author_id or 0), access.project.id, issue.iid) for n in rows]
     return json_response(body, headers=offset_headers(request, page, total))

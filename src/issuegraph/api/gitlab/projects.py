@@ -83,7 +83,11 @@ def get_project(
     return json_response(ser.project(access.project, access.namespace, level=access.level))
 
 
-@router.put("/projects/{project_id}", responses={200: {"model": schemas.Project}})
+@router.put(
+    "/projects/{project_id}",
+    responses={200: {"model": schemas.Project}},
+    openapi_extra=schemas.body_of(schemas.ProjectUpdate, required=False),
+)
 def update_project(
     project_id: str,
     params: Params = Depends(read_params),

@@ -14,12 +14,14 @@ from fastapi import Depends
 
 from issuegraph.api.gitlab import (
     groups,
+    hooks,
     issues,
     links,
     members,
     notes,
     projects,
     schemas,
+    subscriptions,
     token_rotation,
     tokens,
     users,
@@ -36,7 +38,7 @@ router = FaceRouter(
     dependencies=[Depends(writes_need_api_scope)],
 )
 
-_PARTS = (users, tokens, token_rotation, groups, members, projects, issues, notes, links)
+_PARTS = (users, tokens, token_rotation, groups, members, projects, issues, notes, links, hooks, subscriptions)
 for _part in _PARTS:
     router.routes.extend(_part.router.routes)
 

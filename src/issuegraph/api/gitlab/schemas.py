@@ -226,6 +226,24 @@ class IssueCreate(BaseModel):
     weight: Weight | None = None
 
 
+class ProjectUpdate(BaseModel):
+    name: str | None = None
+    path: str | None = None
+    description: str | None = None
+    visibility: Literal["private", "internal", "public"] | None = None
+    close_policy: Literal["allow", "warn", "deny"] | None = Field(
+        default=None,
+        description="issuegraph extension. Closing an issue that has open blockers or open sub-issues: "
+        "`allow` closes it; `warn` closes it and the issue answer carries `close_warnings` (what is "
+        "still open); `deny` refuses with 409 and the open items. Default `allow`.",
+    )
+    close_duplicates: bool | None = Field(
+        default=None,
+        description="issuegraph extension. Closing an issue also closes the open issues that "
+        "duplicate it (their status becomes `duplicate`). Default false.",
+    )
+
+
 class IssueUpdate(BaseModel):
     title: str | None = None
     description: str | None = None

@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from issuegraph.accounts import passwords
 from issuegraph.accounts import repository as accounts_repo
 from issuegraph.accounts import service as accounts
 from issuegraph.accounts.service import Actor
@@ -77,6 +78,9 @@ def create_user(
 ) -> Response:
     actor.require_admin()
     require(params, "email", "username", "name")
+    password = str_param(params, "password")
+    if password is not None:
+        passwords.check_rules(password)
     user = accounts.create_user(
         session,
         actor,
@@ -85,4 +89,21 @@ def create_user(
         email=str(params["email"]),
         is_admin=bool(bool_param(params, "admin")),
     )
+    if password is not None:
+        passwords.set_password(session, user, password)
     return json_response(ser.user_full(user, include_private=True), 201)
+
+
+@router.put("/users/{user_id}")
+def update_user(
+    user_id: str,
+    params: Params = Depends(read_params),
+    actor: Actor = Depends(get_actor),
+    session: Session = Depends(get_session),
+) -> Response:
+    """An administrator changes a user; issuegraph stores only `password` of GitLab's fields."""
+    actor.require_admin()
+    uid = iid_path(user_id, "id")
+    require(params, "password")
+    user = passwords.change_password(session, actor, uid, str_param(params, "password") or "")
+    return json_response(ser.user_full(user, include_private=True))

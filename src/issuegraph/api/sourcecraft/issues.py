@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from issuegraph.accounts import repository as accounts_repo
@@ -27,10 +26,11 @@ from issuegraph.api.sourcecraft.dependencies import (
     path_issue,
     path_repo,
 )
-from issuegraph.api.sourcecraft.pagination import PageRequest, finish, keyset_query
+from issuegraph.api.sourcecraft.pagination import PageRequest
 from issuegraph.api.sourcecraft.params import canonical_number, present
 from issuegraph.api.sourcecraft.schemas import CreateIssueBody, CreateIssueCommentBody, UpdateIssueBody
-from issuegraph.db.models import Issue, Note
+from issuegraph.db.models import Issue
+from issuegraph.db.pagination import Page
 from issuegraph.domain.errors import NotFound
 from issuegraph.issues import repository as issues_repo
 from issuegraph.issues import service as issues
@@ -53,21 +53,15 @@ _ISSUE_ATTRS = {
     "slug": "iid",
     "title": "title",
 }
-_ISSUE_COLUMNS: dict[str, Any] = {field: getattr(Issue, attr) for field, attr in _ISSUE_ATTRS.items()}
 COMMENT_SORT: dict[str, Any] = {"created_at": "datetime", "updated_at": "datetime", "id": "int"}
-_COMMENT_COLUMNS: dict[str, Any] = {field: getattr(Note, field) for field in COMMENT_SORT}
 
 IssuePage = Depends(page(ISSUE_SORT, filtered=True))
 PathIssue = Depends(path_issue)
 
 
-def _issue_list(session: Session, query: Select[Any], page_request: PageRequest) -> Response:
-    rows: list[Issue] = list(session.scalars(keyset_query(query, page_request, _ISSUE_COLUMNS)))
-    items, token = finish(
-        rows, page_request, lambda i: [getattr(i, _ISSUE_ATTRS[k.field]) for k in page_request.sort]
-    )
-    views = issues_repo.load_views(session, items)
-    return json_response(ser.envelope("issues", [ser.issue(v) for v in views], token))
+def _issue_list(session: Session, found: Page[Issue], page_request: PageRequest) -> Response:
+    views = issues_repo.load_views(session, found.rows)
+    return json_response(ser.envelope("issues", [ser.issue(v) for v in views], page_request.token(found)))
 
 
 def _issue_response(session: Session, issue: Issue, status: int = 200) -> Response:
@@ -83,7 +77,8 @@ def list_repository_issues(
     access: ProjectAccess = Depends(path_repo),
     session: Session = DB,
 ) -> Response:
-    return _issue_list(session, issues.project_issue_query(session, access, filters), page_request)
+    found = issues.list_project_issues(session, access, filters, page_request.keyset(_ISSUE_ATTRS))
+    return _issue_list(session, found, page_request)
 
 
 @router.get("/me/issues")
@@ -95,7 +90,8 @@ def list_my_issues(
 ) -> Response:
     """Issues the caller created or is assigned to, across every repository."""
     filters.mine_user_id = actor.user_id
-    return _issue_list(session, issues.visible_issue_query(session, actor, filters), page_request)
+    found = issues.list_visible_issues(session, actor, filters, page_request.keyset(_ISSUE_ATTRS))
+    return _issue_list(session, found, page_request)
 
 
 def _user_ids(value: str) -> list[int]:
@@ -200,7 +196,10 @@ def update_issue(
 ) -> Response:
     issue, access = path
     result = issues.update_issue(session, access, issue, _update_fields(session, access, body), silent=silent)
-    return _issue_response(session, result.issue)
+    answer = ser.issue(issues_repo.load_views(session, [result.issue])[0])
+    if result.warnings:  # closed under the `warn` close policy: what is still open (issuegraph extension)
+        answer["close_warnings"] = result.warnings
+    return json_response(answer)
 
 
 @router.delete(ISSUE, status_code=204)
@@ -228,9 +227,8 @@ def list_comments(
     session: Session = DB,
 ) -> Response:
     """User comments only: GitLab's system notes are history, not comments."""
-    notes: Select[Any] = issues.list_notes(session, path[0], actor, system=False)
-    rows: list[Note] = list(session.scalars(keyset_query(notes, page_request, _COMMENT_COLUMNS)))
-    items, token = finish(rows, page_request, lambda n: [getattr(n, k.field) for k in page_request.sort])
+    found = issues.list_issue_notes(session, path[0], actor, page_request.keyset(), system=False)
+    items, token = found.rows, page_request.token(found)
     authors = accounts_repo.users_by_id(session, [n.author_id for n in items if n.author_id])
     body = [ser.comment(n, authors.get(n.author_id or 0)) for n in items]
     return json_response(ser.envelope("issue_comments", body, token))

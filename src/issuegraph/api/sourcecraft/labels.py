@@ -30,14 +30,14 @@ from issuegraph.api.sourcecraft.dependencies import (
     path_issue,
     path_repo,
 )
-from issuegraph.api.sourcecraft.pagination import PageRequest, finish, keyset_query
+from issuegraph.api.sourcecraft.pagination import PageRequest
 from issuegraph.api.sourcecraft.params import canonical_number
 from issuegraph.api.sourcecraft.schemas import (
     CreateLabelBody,
     CreateMilestoneBody,
     ModifyLabelCollectionRequest,
 )
-from issuegraph.db.models import Issue, Label, Milestone
+from issuegraph.db.models import Issue, Label
 from issuegraph.domain.errors import NotFound
 from issuegraph.issues import service as issues
 from issuegraph.projects.service import ProjectAccess
@@ -63,10 +63,6 @@ _MILESTONE_ATTRS = {
 }
 
 
-def _values(attrs: dict[str, str], page_request: PageRequest) -> Any:
-    return lambda row: [getattr(row, attrs[k.field]) for k in page_request.sort]
-
-
 @router.get(REPO + "/labels")
 @router.get(REPO_ID + "/labels")
 def list_labels(
@@ -76,9 +72,8 @@ def list_labels(
     access: ProjectAccess = Depends(path_repo),
     session: Session = DB,
 ) -> Response:
-    columns = {field: getattr(Label, attr) for field, attr in _LABEL_ATTRS.items()}
-    rows = list(session.scalars(keyset_query(issues.label_query(access), page_request, columns)))
-    items, token = finish(rows, page_request, _values(_LABEL_ATTRS, page_request))
+    found = issues.list_labels(session, access, page_request.keyset(_LABEL_ATTRS))
+    items, token = found.rows, page_request.token(found)
     return json_response(ser.envelope("items", [ser.label(x) for x in items], token))
 
 
@@ -106,9 +101,8 @@ def list_milestones(
     access: ProjectAccess = Depends(path_repo),
     session: Session = DB,
 ) -> Response:
-    columns = {field: getattr(Milestone, attr) for field, attr in _MILESTONE_ATTRS.items()}
-    rows = list(session.scalars(keyset_query(issues.milestone_query(access), page_request, columns)))
-    items, token = finish(rows, page_request, _values(_MILESTONE_ATTRS, page_request))
+    found = issues.list_milestones(session, access, page_request.keyset(_MILESTONE_ATTRS))
+    items, token = found.rows, page_request.token(found)
     authors = accounts_repo.users_by_id(session, [m.author_id for m in items if m.author_id])
     body = [ser.milestone(m, authors.get(m.author_id or 0)) for m in items]
     return json_response(ser.envelope("items", body, token))

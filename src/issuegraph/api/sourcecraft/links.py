@@ -23,10 +23,11 @@ from issuegraph.api.sourcecraft.dependencies import (
     page,
     path_issue,
 )
-from issuegraph.api.sourcecraft.pagination import PageRequest, keyset_list
+from issuegraph.api.sourcecraft.pagination import PageRequest
 from issuegraph.api.sourcecraft.params import id_of
 from issuegraph.api.sourcecraft.schemas import CreateLinkBody
 from issuegraph.db.models import Issue
+from issuegraph.db.pagination import attributes, keyset_list
 from issuegraph.domain.links import LinkType
 from issuegraph.links import service as links
 from issuegraph.links.service import SeenLink
@@ -47,9 +48,9 @@ def list_issue_links(
 ) -> Response:
     issue, _ = path
     seen = links.list_links(session, actor, issue)
-    items, token = keyset_list(
-        seen, page_request, lambda s: [getattr(s.link, k.field) for k in page_request.sort]
-    )
+    wanted = page_request.keyset()
+    found = keyset_list(seen, wanted, lambda s: attributes(s.link, wanted.sort))
+    items, token = found.rows, page_request.token(found)
     authors = accounts_repo.users_by_id(session, [s.link.author_id for s in items if s.link.author_id])
     return json_response(ser.envelope("links", [_seen(s, issue, authors) for s in items], token))
 

@@ -1,4 +1,8 @@
-"""Keyset pagination and sorting of the SourceCraft face (spec §8).
+"""Keyset pagination and sorting of the SourceCraft face (spec §8): parameters and tokens only.
+
+The face parses `page_size`, `sort_by` and `page_token` into a `PageRequest`; `.keyset(names)`
+gives the services the face-neutral request (issuegraph.db.pagination) and `.token(page)` turns
+the page they return into the next `page_token`.
 
 A page token is URL-safe base64 of `{"v": [sort values of the last item], "f": fingerprint}`.
 The fingerprint covers the path, the sort order and the filter, so a token used with other
@@ -9,17 +13,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cmp_to_key
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import orjson
 from fastapi import Request
-from sqlalchemy import Select, and_, or_
-from sqlalchemy.sql.elements import ColumnElement
 
+from issuegraph.db.pagination import KeysetPage, Page, SortKey
 from issuegraph.domain.errors import Invalid
 
 DEFAULT_PAGE_SIZE = 50
@@ -27,15 +29,6 @@ MAX_PAGE_SIZE = 100
 MAX_TOKEN_LENGTH = 2048
 
 Kind = Literal["int", "str", "datetime"]
-Row = TypeVar("Row")
-Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class SortKey:
-    field: str
-    descending: bool
 
 
 @dataclass(frozen=True)
@@ -50,6 +43,16 @@ class PageRequest:
         encoded = [v.isoformat() if isinstance(v, datetime) else v for v in values]
         raw = orjson.dumps({"v": encoded, "f": self.fingerprint})
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def keyset(self, names: Mapping[str, str] | None = None) -> KeysetPage:
+        """The services' page request, this face's sort fields renamed by `names` (slug -> iid)."""
+        rename = names or {}
+        sort = tuple(SortKey(rename.get(k.field, k.field), k.descending) for k in self.sort)
+        return KeysetPage(self.size, sort, self.after)
+
+    def token(self, page: Page[Any]) -> str | None:
+        """The `next_page_token` of a page the services returned."""
+        return self.token_for(page.next_after) if page.next_after is not None else None
 
 
 def _invalid(code: str, message: str, field: str) -> Invalid:
@@ -134,55 +137,3 @@ def page_request(
     token = request.query_params.get("page_token")
     after = _decode(token, sort, kinds, fingerprint) if token else None
     return PageRequest(size=size, sort=sort, after=after, fingerprint=fingerprint, kinds=kinds)
-
-
-# ---------------------------------------------------------------- in SQL
-
-
-def keyset_query(query: Q, page: PageRequest, columns: Mapping[str, ColumnElement[Any]]) -> Q:
-    """Order by the sort keys, start after the token's position, read one extra row."""
-    if page.after is not None:
-        branches = []
-        for i, key in enumerate(page.sort):
-            column, value = columns[key.field], page.after[i]
-            equal_prefix = [columns[k.field] == page.after[j] for j, k in enumerate(page.sort[:i])]
-            beyond = column < value if key.descending else column > value
-            branches.append(and_(*equal_prefix, beyond))
-        query = query.where(or_(*branches))
-    ordering = [columns[k.field].desc() if k.descending else columns[k.field].asc() for k in page.sort]
-    return query.order_by(*ordering).limit(page.size + 1)
-
-
-def finish(
-    rows: Sequence[Row], page: PageRequest, values: Callable[[Row], Sequence[Any]]
-) -> tuple[list[Row], str | None]:
-    """The page's items and the token of the next page, if one more item exists."""
-    items = list(rows[: page.size])
-    more = len(rows) > page.size
-    return items, (page.token_for(values(items[-1])) if more and items else None)
-
-
-# ---------------------------------------------------------------- in memory
-
-
-def _compare(a: Sequence[Any], b: Sequence[Any], sort: tuple[SortKey, ...]) -> int:
-    for x, y, key in zip(a, b, sort, strict=True):
-        if x != y:
-            less = x < y
-            return (1 if less else -1) if key.descending else (-1 if less else 1)
-    return 0
-
-
-def keyset_list(
-    items: Sequence[T], page: PageRequest, values: Callable[[T], Sequence[Any]]
-) -> tuple[list[T], str | None]:
-    """The same keyset paging over a short list already in memory (an issue's links)."""
-
-    def by_position(a: tuple[Sequence[Any], T], b: tuple[Sequence[Any], T]) -> int:
-        return _compare(a[0], b[0], page.sort)
-
-    keyed = sorted(((values(item), item) for item in items), key=cmp_to_key(by_position))
-    if page.after is not None:
-        after = page.after
-        keyed = [pair for pair in keyed if _compare(pair[0], after, page.sort) > 0]
-    return finish([item for _, item in keyed[: page.size + 1]], page, values)

@@ -28,9 +28,9 @@ from issuegraph.api.sourcecraft.dependencies import (
     path_org,
     path_repo,
 )
-from issuegraph.api.sourcecraft.pagination import PageRequest, finish, keyset_query
+from issuegraph.api.sourcecraft.pagination import PageRequest
 from issuegraph.api.sourcecraft.schemas import CreateRepositoryBody, UpdateRepositoryBody
-from issuegraph.db.models import Namespace, Project
+from issuegraph.db.models import Namespace
 from issuegraph.domain.errors import Invalid
 from issuegraph.projects import service as projects
 from issuegraph.projects.service import ProjectAccess
@@ -39,7 +39,6 @@ router = APIRouter()
 
 REPO_SORT: dict[str, Any] = {"slug": "str", "name": "str", "created_at": "datetime", "id": "int"}
 _REPO_ATTRS = {"slug": "path", "name": "name", "created_at": "created_at", "id": "id"}
-_REPO_COLUMNS: dict[str, Any] = {field: getattr(Project, attr) for field, attr in _REPO_ATTRS.items()}
 
 
 @router.get(ORG + "/repos")
@@ -50,11 +49,8 @@ def list_repositories(
     org: Namespace = Depends(path_org),
     session: Session = DB,
 ) -> Response:
-    query = keyset_query(projects.namespace_projects_query(actor, org), page_request, _REPO_COLUMNS)
-    rows = session.execute(query).all()
-    items, token = finish(
-        rows, page_request, lambda row: [getattr(row[0], _REPO_ATTRS[k.field]) for k in page_request.sort]
-    )
+    found = projects.list_namespace_projects(session, actor, org, page_request.keyset(_REPO_ATTRS))
+    items, token = found.rows, page_request.token(found)
     return json_response(ser.envelope("repositories", [ser.repository(p, ns) for p, ns in items], token))
 
 
@@ -98,7 +94,12 @@ def update_repository(
     access: ProjectAccess = Depends(path_repo),
     session: Session = DB,
 ) -> Response:
-    changes = {"description": body.description, "visibility": body.visibility}
+    changes = {
+        "description": body.description,
+        "visibility": body.visibility,
+        "close_policy": body.close_policy,
+        "close_duplicates": body.close_duplicates,
+    }
     project = projects.update_project(session, access, changes)
     return json_response(ser.repository(project, access.namespace))
 

@@ -160,6 +160,9 @@ class UpdateRepositoryBody(_Body):
     visibility: RepositoryVisibility | None = None
     links: Annotated[list[RepositoryLink], Field(max_length=MAX_LIST_ITEMS)] | None = None
     template_type: TemplateType | None = None
+    # issuegraph extensions (SourceCraft's repository has no issue settings): docs/graph.md
+    close_policy: Text | None = None
+    close_duplicates: bool | None = None
 
     def check_shape(self) -> None:
         if self.default_branch:

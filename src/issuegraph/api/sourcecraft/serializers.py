@@ -64,6 +64,9 @@ def repository(project: Project, ns: Namespace) -> dict[str, Any]:
             "description": project.description,
             "visibility": project.visibility,
             "last_updated": ts(project.updated_at),
+            # issuegraph extensions: how closing an issue with open blockers or sub-issues goes
+            "close_policy": project.close_policy,
+            "close_duplicates": project.close_duplicates,
         }
     )
 

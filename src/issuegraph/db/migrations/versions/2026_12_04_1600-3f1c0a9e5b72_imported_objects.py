@@ -1,7 +1,7 @@
 """Imported objects: what `issuegraph import` brought, by source instance, kind and id
 
 Revision ID: 3f1c0a9e5b72
-Revises: 5d2a8c4e7f10
+Revises: 7ca44bd8de15
 Create Date: 2026-12-04 15:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "3f1c0a9e5b72"
-down_revision = "5d2a8c4e7f10"
+down_revision = "7ca44bd8de15"
 branch_labels = None
 depends_on = None
 

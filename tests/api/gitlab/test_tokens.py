@@ -1,4 +1,5 @@
-"""GitLab /personal_access_tokens: list, show and revoke a token, by id or as `self`."""
+"""GitLab personal access tokens (api/gitlab/tokens.py): created for a user by an admin; listed,
+shown and revoked, by id or as `self`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import gitlab
 import pytest
 
+from issuegraph.db.models import PersonalAccessToken
 from tests.api.gitlab.conftest import NOT_FOUND, UNAUTHORIZED
 from tests.conftest import Account, Factory
 
@@ -234,3 +236,78 @@ def test_python_gitlab_lists_and_revokes(client, factory, python_gitlab):
     with pytest.raises(gitlab.GitlabDeleteError) as refused:
         gl.personal_access_tokens.delete(own_token_id(client, factory.admin))
     assert refused.value.response_code == 404
+
+
+# ---------------------------------------------------------------- POST /users/:id/personal_access_tokens
+
+
+def test_create_token_anonymous_gets_401(client, factory):
+    """Creating a token without a token is 401."""
+    assert (
+        client.post(
+            "/api/v4/users/1/personal_access_tokens", json={"name": "t", "scopes": ["api"]}
+        ).status_code
+        == 401
+    )
+
+
+def test_create_token_non_admin_gets_403(client, factory):
+    """A user cannot create tokens through the admin endpoint, not even their own."""
+    bob = factory.user("bob")
+    response = client.post(
+        f"/api/v4/users/{bob.id}/personal_access_tokens",
+        headers=bob.headers,
+        json={"name": "t", "scopes": ["api"]},
+    )
+    assert response.status_code == 403
+
+
+def test_create_token_unknown_user_gets_404(client, factory):
+    """A token for an unknown user is 404 User Not Found."""
+    response = client.post(
+        "/api/v4/users/9999/personal_access_tokens",
+        headers=factory.admin.headers,
+        json={"name": "t", "scopes": ["api"]},
+    )
+    assert (response.status_code, response.json()) == (404, {"message": "404 User Not Found"})
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({}, "name is missing, scopes is missing"),
+        ({"name": "t", "scopes": ["sudo"]}, "scopes does not have a valid value"),
+        ({"name": "t", "scopes": ["api"], "expires_at": "soon"}, "expires_at is invalid"),
+    ],
+)
+def test_create_token_invalid_gets_400(client, factory, body, error):
+    """Missing name/scopes, an unknown scope and a bad expiry date are 400."""
+    alice = factory.user("alice")
+    response = client.post(
+        f"/api/v4/users/{alice.id}/personal_access_tokens", headers=factory.admin.headers, json=body
+    )
+    assert (response.status_code, response.json()) == (400, {"error": error})
+
+
+def test_create_token(client, factory, database):
+    """A new token is shown once, works, and is stored only as a digest."""
+    alice = factory.user("alice")
+    response = client.post(
+        f"/api/v4/users/{alice.id}/personal_access_tokens",
+        headers=factory.admin.headers,
+        json={"name": "laptop", "scopes": ["api", "read_api"]},
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["name"], body["scopes"], body["user_id"], body["revoked"], body["active"]) == (
+        "laptop",
+        ["api", "read_api"],
+        alice.id,
+        False,
+        True,
+    )
+    assert body["token"].startswith("glpat-")
+    assert client.get("/api/v4/user", headers={"PRIVATE-TOKEN": body["token"]}).json()["id"] == alice.id
+    with database.session(write=False) as session:
+        digests = [t.token_digest for t in session.query(PersonalAccessToken).all()]
+    assert body["token"] not in digests

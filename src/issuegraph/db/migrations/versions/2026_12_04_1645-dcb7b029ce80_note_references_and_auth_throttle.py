@@ -12,7 +12,7 @@ namespace, `grp/prj#5` one of the project with that full path. A reference that 
 any more keeps the note hidden: its id is set to -1, which no issue has.
 
 Revision ID: dcb7b029ce80
-Revises: 3f1c0a9e5b72
+Revises: 3b9e1f0c2a71
 Create Date: 2026-12-04 15:00:00
 """
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "dcb7b029ce80"
-down_revision = "3f1c0a9e5b72"
+down_revision = "3b9e1f0c2a71"
 branch_labels = None
 depends_on = None
 

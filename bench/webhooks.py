@@ -1,0 +1,282 @@
+"""Webhook delivery figures of real processes: `issuegraph serve --no-deliver` plus one
+`issuegraph worker`, delivering to a local asyncio receiver on loopback.
+
+  * delivery throughput: N issue events queued while no worker runs, then one worker started;
+    events delivered per second (first to last receipt, and worker start to last receipt);
+  * idle latency: one issue at a time, from the server's 201 (sent after the commit) to the
+    receiver's receipt, p50 / p99 (and from the request's start, an upper bound);
+  * link creation through the GitLab face at concurrency 8 with no hooks, then with ten
+    active hooks on the project (each link: an Issue Hook update for both issues, to all ten),
+    the worker delivering meanwhile.
+
+Prints figures, asserts nothing. The machine may be shared: compare figures within one run.
+
+    .venv/bin/python bench/webhooks.py [--db postgresql|sqlite|both] [--events N]
+                                       [--samples N] [--link-seconds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.events.fastreceiver import FastReceiver, fast_receiver  # noqa: E402
+
+TOKEN = "bench-hooks-token-0123456789abcdef"
+PG_ADMIN_URL = os.environ.get("ISSUEGRAPH_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+CONCURRENCY = 8
+EXE = Path(sys.executable).with_name("issuegraph")
+COMMAND = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "issuegraph.cli"]
+
+
+@contextlib.contextmanager
+def database(kind: str) -> Iterator[str]:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="issuegraph-bench-") as tmp:
+            yield f"sqlite:///{tmp}/bench.db"
+        return
+    name = f"ig_bench_hooks_{os.getpid()}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(url: str) -> dict[str, str]:
+    return dict(
+        os.environ,
+        ISSUEGRAPH_DATABASE_URL=url,
+        ISSUEGRAPH_ADMIN_TOKEN=TOKEN,
+        ISSUEGRAPH_WEBHOOKS_ALLOW_LOCAL="true",
+        ISSUEGRAPH_LOG_LEVEL="warning",
+    )
+
+
+@contextlib.contextmanager
+def process(args: list[str], url: str) -> Iterator[subprocess.Popen[bytes]]:
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen([*COMMAND, *args], env=_env(url), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+@contextlib.contextmanager
+def server(url: str) -> Iterator[str]:
+    port = free_port()
+    with process(["serve", "--port", str(port), "--no-deliver"], url) as proc:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/-/health", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.1)
+        yield base
+
+
+class Api:
+    def __init__(self, base: str) -> None:
+        self.client = httpx.Client(base_url=base + "/api/v4", headers={"PRIVATE-TOKEN": TOKEN}, timeout=30)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        response = self.client.post(path, json=body)
+        if response.status_code >= 300:
+            raise RuntimeError(f"{path}: {response.status_code} {response.text}")
+        return response.json()
+
+
+def parallel(base: str, jobs: list[tuple[str, dict[str, Any]]]) -> float:
+    """Run POSTs at concurrency 8; returns requests per second."""
+    lock = threading.Lock()
+    queue = list(reversed(jobs))
+
+    def work() -> None:
+        api = Api(base)
+        while True:
+            with lock:
+                if not queue:
+                    return
+                path, body = queue.pop()
+            api.post(path, body)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work) for _ in range(CONCURRENCY)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(jobs) / (time.perf_counter() - started)
+
+
+def wait_count(receiver: FastReceiver, count: int, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while receiver.count() < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {receiver.count()} of {count} delivered in {timeout} s")
+        time.sleep(0.005)
+    return time.time()
+
+
+def throughput(url: str, base: str, receiver: FastReceiver, events: int) -> None:
+    api = Api(base)
+    project = api.post("/projects", {"name": "tp", "path": "tp"})
+    api.post(f"/projects/{project['id']}/hooks", {"url": receiver.url, "issues_events": True})
+    rate = parallel(base, [(f"/projects/{project['id']}/issues", {"title": f"i{n}"}) for n in range(events)])
+    print(f"  queued {events} issue events at {rate:.0f} creates/s (no worker running)")
+    before = receiver.count()
+    started = time.time()
+    with process(["worker"], url):
+        done = wait_count(receiver, before + events, timeout=600)
+    hits = receiver.snapshot()[before:]
+    first = min(h.at for h in hits)
+    print(
+        f"  one worker: {events / (done - first):.0f} events/s first-to-last receipt, "
+        f"{events / (done - started):.0f} events/s from worker start (incl. start-up)"
+    )
+
+
+def latency(url: str, base: str, receiver: FastReceiver, samples: int) -> None:
+    api = Api(base)
+    project = api.post("/projects", {"name": "lat", "path": "lat"})
+    api.post(f"/projects/{project['id']}/hooks", {"url": receiver.url, "issues_events": True})
+    after_commit, from_start = [], []
+    with process(["worker"], url):
+        time.sleep(2)  # the worker is up and listening
+        for n in range(samples):
+            before = receiver.count()
+            sent = time.time()
+            api.post(f"/projects/{project['id']}/issues", {"title": f"l{n}"})
+            answered = time.time()
+            wait_count(receiver, before + 1, timeout=30)
+            hit = receiver.snapshot()[before]
+            after_commit.append(max(hit.at - answered, 0.0) * 1000)
+            from_start.append((hit.at - sent) * 1000)
+            time.sleep(0.05 + random.random() * 0.05)
+
+    def pct(values: list[float], p: float) -> float:
+        return sorted(values)[min(len(values) - 1, int(len(values) * p))]
+
+    print(
+        f"  idle commit-to-delivery ({samples} samples): p50 {statistics.median(after_commit):.1f} ms, "
+        f"p99 {pct(after_commit, 0.99):.1f} ms; "
+        f"from request start p50 {statistics.median(from_start):.1f} ms, p99 {pct(from_start, 0.99):.1f} ms"
+    )
+
+
+def links(url: str, base: str, receiver: FastReceiver, seconds: float) -> None:
+    api = Api(base)
+    figures = {}
+    with process(["worker"], url):
+        for label, hooks in (("no hooks", 0), ("ten hooks", 10), ("no hooks again", 0)):
+            project = api.post("/projects", {"name": f"ln{len(figures)}", "path": f"ln{len(figures)}"})
+            pid = project["id"]
+            for _ in range(hooks):
+                api.post(f"/projects/{pid}/hooks", {"url": receiver.url, "issues_events": True})
+            iids = [api.post(f"/projects/{pid}/issues", {"title": f"n{n}"})["iid"] for n in range(300)]
+            rng = random.Random(7)
+            pairs = set()
+            while len(pairs) < int(seconds * 400):
+                a, b = rng.sample(iids, 2)
+                pairs.add((min(a, b), max(a, b)))
+            jobs = [
+                (f"/projects/{pid}/issues/{a}/links", {"target_project_id": pid, "target_issue_iid": b})
+                for a, b in pairs
+            ]
+            before = receiver.count()
+            rate = timed_parallel(base, jobs, seconds)
+            figures[label] = rate
+            print(f"  link creates, {label}: {rate:.0f}/s; deliveries meanwhile {receiver.count() - before}")
+            time.sleep(3)
+    base_rate = (figures["no hooks"] + figures["no hooks again"]) / 2
+    print(f"  ten hooks vs none: {100 * (figures['ten hooks'] / base_rate - 1):+.1f} %")
+
+
+def timed_parallel(base: str, jobs: list[tuple[str, dict[str, Any]]], seconds: float) -> float:
+    lock = threading.Lock()
+    queue = list(reversed(jobs))
+    done = [0]
+    stop_at = time.monotonic() + seconds
+
+    def work() -> None:
+        api = Api(base)
+        while time.monotonic() < stop_at:
+            with lock:
+                if not queue:
+                    return
+                path, body = queue.pop()
+            api.post(path, body)
+            with lock:
+                done[0] += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work) for _ in range(CONCURRENCY)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done[0] / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="postgresql")
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--link-seconds", type=float, default=15.0)
+    args = parser.parse_args()
+    kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    for kind in kinds:
+        print(f"{kind}:")
+        with database(kind) as url, fast_receiver() as receiver, server(url) as base:
+            throughput(url, base, receiver, args.events)
+            latency(url, base, receiver, args.samples)
+            links(url, base, receiver, args.link_seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Events leave the building: webhooks (GitLab and native), delivery, signing, SSRF checks."""

@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks that are not test fixtures: a real server process."""

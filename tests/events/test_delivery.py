@@ -1,0 +1,265 @@
+"""Delivery that loses nothing: retries, timeouts, order, auto-disabling, SSRF, resend, pruning."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from issuegraph.config import Settings, get_settings
+from issuegraph.db.engine import Database
+from issuegraph.db.models import Webhook, WebhookLog, utcnow
+from issuegraph.events import delivery
+from issuegraph.testing.serverproc import free_port
+from tests.events.conftest import Deliverer
+from tests.events.helpers import add_hook, deliveries, hook_row, logs
+from tests.events.receiver import Receiver, running_receiver
+
+
+def test_failed_deliveries_are_retried_with_back_off(
+    factory: Any, receiver: Receiver, deliverer: Deliverer, database: Database
+) -> None:
+    """Two 500s, then a 200: the same event, same Idempotency-Key, attempts 1..3, all logged."""
+    project = factory.project("p1")
+    hook = add_hook(factory, project, receiver.url)
+    receiver.script = [500, 503]
+    factory.issue(project, "x")
+    assert deliverer.round() == 1
+    [pending] = deliveries(database, hook["id"])
+    assert pending.state == "pending" and pending.next_attempt_at > utcnow() - timedelta(seconds=1)
+    deliverer.until_idle()
+    requests = receiver.wait_for(3)
+    assert [r.header("X-Issuegraph-Attempt") for r in requests] == ["1", "2", "3"]
+    assert len({r.header("Idempotency-Key") for r in requests}) == 1
+    assert len({r.header("X-Gitlab-Webhook-UUID") for r in requests}) == 3
+    assert [log.response_status for log in logs(database, hook["id"])] == [500, 503, 200]
+    [done] = deliveries(database, hook["id"])
+    assert (done.state, done.attempts) == ("delivered", 3)
+    assert hook_row(database, hook["id"]).recent_failures == 0
+
+
+def test_receiver_down_then_up(factory: Any, deliverer: Deliverer, database: Database) -> None:
+    """Nothing listening: the attempt fails and is kept; once the receiver is up it is delivered."""
+    port = free_port()
+    project = factory.project("p1")
+    hook = add_hook(factory, project, f"http://127.0.0.1:{port}/hook")
+    factory.issue(project, "x")
+    assert deliverer.round() == 1
+    [failed] = logs(database, hook["id"])
+    assert failed.response_status is None and failed.internal_error
+    with running_receiver(port) as receiver:
+        deliverer.until_idle()
+        [req] = receiver.wait_for(1)
+        assert req.json["object_attributes"]["title"] == "x"
+    assert deliveries(database, hook["id"])[0].state == "delivered"
+
+
+def test_slow_receiver_times_out_and_is_retried(
+    factory: Any, receiver: Receiver, database: Database, settings: Settings
+) -> None:
+    """A receiver slower than the timeout fails the attempt ("execution expired"); the retry lands."""
+    quick = Deliverer(database, settings.model_copy(update={"webhooks_timeout": 0.3}))
+    project = factory.project("p1")
+    hook = add_hook(factory, project, receiver.url)
+    receiver.delay = 1.0
+    factory.issue(project, "x")
+    assert quick.round() == 1
+    [first] = logs(database, hook["id"])
+    assert first.internal_error == "execution expired" and first.execution_duration < 1.0
+    receiver.delay = 0
+    quick.until_idle()
+    assert deliveries(database, hook["id"])[0].state == "delivered"
+    assert logs(database, hook["id"])[-1].response_status == 200
+
+
+def test_one_issue_in_commit_order_even_across_failures(
+    factory: Any, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    """While an issue's earlier event is being retried, its later events wait behind it."""
+    project = factory.project("p1")
+    add_hook(factory, project, receiver.url)
+    receiver.script = [500, 500]
+    issue = factory.issue(project, "t0")
+    url = f"/api/v4/projects/{project['id']}/issues/{issue['iid']}"
+    for n in range(1, 4):
+        assert (
+            factory.client.put(url, headers=factory.admin.headers, json={"title": f"t{n}"}).status_code == 200
+        )
+    deliverer.until_idle()
+    requests = receiver.wait_for(6)
+    # the first event failed twice, and nothing overtook it
+    assert [r.json["object_attributes"]["action"] for r in requests[:3]] == ["open"] * 3
+    steps = [r.json["changes"]["title"] for r in requests[3:]]
+    assert steps == [{"previous": f"t{n}", "current": f"t{n + 1}"} for n in range(3)]
+    ids = [r.header("Idempotency-Key") for r in requests]
+    assert ids[0] == ids[1] == ids[2] and len(set(ids[2:])) == 4
+
+
+def test_auto_disable_pauses_keeps_events_and_a_test_re_enables(
+    factory: Any, receiver: Receiver, deliverer: Deliverer, database: Database
+) -> None:
+    """From the 4th failure the hook pauses for 1 min (events kept); a passing test resets it."""
+    project = factory.project("p1")
+    hook = add_hook(factory, project, receiver.url)
+    receiver.status = 500
+    factory.issue(project, "x")
+    deliverer.until_idle(timeout=5)
+    assert len(receiver.requests) == 4  # the 4th failure paused it: no 5th attempt
+    got = factory.client.get(
+        f"/api/v4/projects/{project['id']}/hooks/{hook['id']}", headers=factory.admin.headers
+    )
+    assert got.json()["alert_status"] == "temporarily_disabled"
+    row = hook_row(database, hook["id"])
+    assert row.recent_failures == 4 and row.disabled_until is not None
+    assert timedelta(seconds=55) < row.disabled_until - utcnow() <= timedelta(seconds=60)
+    assert deliveries(database, hook["id"])[0].state == "pending"  # kept, not dropped
+    receiver.status = 200
+    tested = factory.client.post(
+        f"/api/v4/projects/{project['id']}/hooks/{hook['id']}/test/issues_events",
+        headers=factory.admin.headers,
+    )
+    assert tested.status_code == 201 and tested.json() == {"message": "200 OK"}
+    got = factory.client.get(
+        f"/api/v4/projects/{project['id']}/hooks/{hook['id']}", headers=factory.admin.headers
+    )
+    assert got.json()["alert_status"] == "executable" and got.json()["disabled_until"] is None
+    deliverer.until_idle()
+    assert deliveries(database, hook["id"])[0].state == "delivered"
+
+
+def test_disabled_for_good_at_the_40th_failure(
+    factory: Any, receiver: Receiver, deliverer: Deliverer, database: Database
+) -> None:
+    """The 40th consecutive failure disables the hook; its events wait until a test passes."""
+    project = factory.project("p1")
+    hook = add_hook(factory, project, receiver.url)
+    with database.session() as session:
+        session.execute(update(Webhook).where(Webhook.id == hook["id"]).values(recent_failures=39))
+    receiver.status = 500
+    factory.issue(project, "x")
+    deliverer.round()
+    assert hook_row(database, hook["id"]).disabled
+    got = factory.client.get(
+        f"/api/v4/projects/{project['id']}/hooks/{hook['id']}", headers=factory.admin.headers
+    )
+    assert got.json()["alert_status"] == "disabled"
+    with database.session() as session:  # even once the pause is over, a disabled hook waits
+        session.execute(update(Webhook).where(Webhook.id == hook["id"]).values(disabled_until=None))
+    assert deliverer.round() == 0
+    receiver.status = 200
+    tested = factory.client.post(
+        f"/api/v4/projects/{project['id']}/hooks/{hook['id']}/test/issues_events",
+        headers=factory.admin.headers,
+    )
+    assert tested.status_code == 201
+    deliverer.until_idle()
+    assert deliveries(database, hook["id"])[0].state == "delivered"
+
+
+def test_pause_schedule_is_gitlabs() -> None:
+    """1-3 failures: no pause; then 1 min doubling (2, 4 ... min) up to 24 h."""
+    s = Settings()
+    assert [delivery.pause_for(n, s) for n in (1, 2, 3)] == [None, None, None]
+    assert delivery.pause_for(4, s) == timedelta(minutes=1)
+    assert delivery.pause_for(5, s) == timedelta(minutes=2)
+    assert delivery.pause_for(14, s) == timedelta(minutes=1024)
+    assert delivery.pause_for(15, s) == timedelta(hours=24)
+    assert delivery.pause_for(39, s) == timedelta(hours=24)
+
+
+def test_retry_delay_grows_with_jitter() -> None:
+    """Back-off doubles per attempt, capped, each delay between half and all of its ceiling."""
+    s = Settings(webhooks_retry_base_seconds=10, webhooks_retry_max_seconds=3600)
+    for attempt, ceiling in ((1, 10), (2, 20), (5, 160), (20, 3600)):
+        delays = {delivery.retry_delay(attempt, s) for _ in range(20)}
+        assert all(ceiling / 2 <= d <= ceiling for d in delays) and len(delays) > 1
+
+
+def test_local_addresses_refused_at_creation(factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ALLOW_LOCAL, loopback, private and metadata URLs get 422 Invalid url given."""
+    monkeypatch.setenv("ISSUEGRAPH_WEBHOOKS_ALLOW_LOCAL", "false")
+    get_settings.cache_clear()
+    project = factory.project("p1")
+    for url in (
+        "http://127.0.0.1:9/x",
+        "http://localhost/x",
+        "http://10.1.2.3/",
+        "http://192.168.0.1/",
+        "http://[::1]/",
+        "http://169.254.169.254/latest/meta-data",
+        "ftp://example.com/",
+        "javascript:alert(1)",
+    ):
+        response = factory.client.post(
+            f"/api/v4/projects/{project['id']}/hooks", headers=factory.admin.headers, json={"url": url}
+        )
+        assert (response.status_code, response.json()) == (422, {"message": "Invalid url given"}), url
+
+
+def test_metadata_refused_even_when_local_is_allowed(factory: Any) -> None:
+    """The cloud metadata address stays refused with ISSUEGRAPH_WEBHOOKS_ALLOW_LOCAL=true."""
+    project = factory.project("p1")
+    response = factory.client.post(
+        f"/api/v4/projects/{project['id']}/hooks",
+        headers=factory.admin.headers,
+        json={"url": "http://169.254.169.254/latest"},
+    )
+    assert response.status_code == 422
+
+
+def test_local_address_refused_at_delivery(
+    factory: Any, receiver: Receiver, database: Database, settings: Settings
+) -> None:
+    """A hook saved while local was allowed is refused at delivery once it is not: nothing is sent."""
+    project = factory.project("p1")
+    hook = add_hook(factory, project, receiver.url.replace("127.0.0.1", "localhost"))
+    strict = Deliverer(database, settings.model_copy(update={"webhooks_allow_local": False}))
+    factory.issue(project, "x")
+    assert strict.round() == 1
+    [log] = logs(database, hook["id"])
+    assert log.internal_error == "URL is blocked: Requests to the local network are not allowed"
+    assert receiver.requests == []
+    assert deliveries(database, hook["id"])[0].state == "pending"
+
+
+def test_delivery_log_and_resend(factory: Any, receiver: Receiver, deliverer: Deliverer) -> None:
+    """The hook's events list shows each attempt; resend sends the same body and Idempotency-Key."""
+    project = factory.project("p1")
+    hook = add_hook(factory, project, receiver.url)
+    receiver.script = [404]
+    factory.issue(project, "x")
+    deliverer.until_idle()
+    base = f"/api/v4/projects/{project['id']}/hooks/{hook['id']}/events"
+    events = factory.client.get(base, headers=factory.admin.headers).json()
+    assert [e["response_status"] for e in events] == ["200", "404"]  # newest first
+    assert events[0]["request_headers"]["X-Gitlab-Event"] == "Issue Hook"
+    assert events[0]["request_data"]["object_attributes"]["title"] == "x"
+    assert events[0]["response_body"] == "ok" and events[0]["execution_duration"] >= 0
+    only_failed = factory.client.get(base + "?status=client_failure", headers=factory.admin.headers).json()
+    assert [e["response_status"] for e in only_failed] == ["404"]
+    assert factory.client.get(base + "?status=weird", headers=factory.admin.headers).status_code == 400
+    resent = factory.client.post(f"{base}/{events[1]['id']}/resend", headers=factory.admin.headers)
+    assert (resent.status_code, resent.json()) == (201, {"response_status": 200})
+    requests = receiver.wait_for(3)
+    assert requests[2].body == requests[1].body
+    assert requests[2].header("Idempotency-Key") == requests[0].header("Idempotency-Key")
+
+
+def test_old_logs_are_pruned(
+    factory: Any, receiver: Receiver, deliverer: Deliverer, database: Database
+) -> None:
+    """Logs and delivered deliveries older than the retention age are deleted; newer ones stay."""
+    project = factory.project("p1")
+    hook = add_hook(factory, project, receiver.url)
+    factory.issue(project, "old")
+    factory.issue(project, "new")
+    deliverer.until_idle()
+    [old, new] = logs(database, hook["id"])
+    with database.session() as session:
+        session.execute(
+            update(WebhookLog).where(WebhookLog.id == old.id).values(created_at=utcnow() - timedelta(days=8))
+        )
+        delivery.prune(session, utcnow(), get_settings())
+    assert [log.id for log in logs(database, hook["id"])] == [new.id]

@@ -1,0 +1,183 @@
+"""GitLab hook deliveries: headers, Issue and Note Hook bodies, links, confidential, silent."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from issuegraph.db.engine import Database
+from tests.events.conftest import Deliverer
+from tests.events.helpers import add_hook, deliveries
+from tests.events.receiver import Receiver
+
+
+def test_issue_hook_headers_and_body(factory: Any, receiver: Receiver, deliverer: Deliverer) -> None:
+    """An issue's creation arrives with GitLab's headers and an Issue Hook body, action open."""
+    project = factory.project("p1")
+    add_hook(factory, project, receiver.url, token="s3cret")
+    issue = factory.issue(project, "first", labels="bug", assignee_ids=[1])
+    deliverer.until_idle()
+    [req] = receiver.wait_for(1)
+    assert req.header("Content-Type") == "application/json"
+    assert req.header("X-Gitlab-Event") == "Issue Hook"
+    assert req.header("X-Gitlab-Token") == "s3cret"
+    assert req.header("X-Gitlab-Instance") == "http://issuegraph.test"
+    assert req.header(
+        "User-Agent",
+    ).startswith("GitLab/")  # type: ignore[union-attr]
+    for name in ("X-Gitlab-Event-UUID", "X-Gitlab-Webhook-UUID", "Idempotency-Key"):
+        uuid.UUID(req.header(name))
+    body = req.json
+    assert body["object_kind"] == "issue" and body["event_type"] == "issue"
+    assert body["user"]["username"] == "root"
+    assert body["project"]["path_with_namespace"] == project["path_with_namespace"]
+    attrs = body["object_attributes"]
+    assert (attrs["action"], attrs["iid"], attrs["title"], attrs["state"]) == (
+        "open",
+        issue["iid"],
+        "first",
+        "opened",
+    )
+    assert [label["title"] for label in body["labels"]] == ["bug"]
+    assert [a["username"] for a in body["assignees"]] == ["root"]
+    assert body["repository"]["name"] == project["name"]
+
+
+def test_update_close_reopen_carry_changes(factory: Any, receiver: Receiver, deliverer: Deliverer) -> None:
+    """Edits send action update with previous/current; state_event sends close and reopen."""
+    project = factory.project("p1")
+    add_hook(factory, project, receiver.url)
+    issue = factory.issue(project, "before")
+    url = f"/api/v4/projects/{project['id']}/issues/{issue['iid']}"
+    h = factory.admin.headers
+    assert factory.client.put(url, headers=h, json={"title": "after", "labels": "x"}).status_code == 200
+    assert factory.client.put(url, headers=h, json={"state_event": "close"}).status_code == 200
+    assert factory.client.put(url, headers=h, json={"state_event": "reopen"}).status_code == 200
+    deliverer.until_idle()
+    bodies = [r.json for r in receiver.wait_for(4)]
+    assert [b["object_attributes"]["action"] for b in bodies] == ["open", "update", "close", "reopen"]
+    assert bodies[1]["changes"]["title"] == {"previous": "before", "current": "after"}
+    assert bodies[1]["changes"]["labels"]["previous"] == []
+    assert [label["title"] for label in bodies[1]["changes"]["labels"]["current"]] == ["x"]
+    assert bodies[2]["changes"]["state"] == {"previous": "opened", "current": "closed"}
+    assert bodies[3]["object_attributes"]["state"] == "opened"
+
+
+def test_note_hook(factory: Any, receiver: Receiver, deliverer: Deliverer) -> None:
+    """A comment sends a Note Hook with the note and its issue."""
+    project = factory.project("p1")
+    issue = factory.issue(project, "x")
+    add_hook(factory, project, receiver.url, issues_events=False)
+    response = factory.client.post(
+        f"/api/v4/projects/{project['id']}/issues/{issue['iid']}/notes",
+        headers=factory.admin.headers,
+        json={"body": "hello"},
+    )
+    assert response.status_code == 201
+    deliverer.until_idle()
+    [req] = receiver.wait_for(1)
+    assert req.header("X-Gitlab-Event") == "Note Hook"
+    body = req.json
+    assert (body["object_kind"], body["event_type"]) == ("note", "note")
+    assert body["object_attributes"]["note"] == "hello"
+    assert body["object_attributes"]["noteable_type"] == "Issue"
+    assert body["object_attributes"]["url"].endswith(f"/-/issues/{issue['iid']}#note_{response.json()['id']}")
+    assert body["issue"]["iid"] == issue["iid"]
+
+
+def test_link_change_updates_both_issues(factory: Any, receiver: Receiver, deliverer: Deliverer) -> None:
+    """Linking and unlinking send an Issue Hook update for each issue, `changes` naming the link."""
+    project = factory.project("p1")
+    a, b = factory.issue(project, "a"), factory.issue(project, "b")
+    add_hook(factory, project, receiver.url)
+    link = factory.link(a, b, "blocks")
+    deliverer.until_idle()
+    created = {r.json["object_attributes"]["iid"]: r.json for r in receiver.wait_for(2)}
+    assert set(created) == {a["iid"], b["iid"]}
+    seen_from_a = created[a["iid"]]["changes"]["links"]
+    assert seen_from_a["previous"] == []
+    assert seen_from_a["current"][0]["link_type"] == "blocks"
+    assert seen_from_a["current"][0]["issue_iid"] == b["iid"]
+    assert created[b["iid"]]["changes"]["links"]["current"][0]["link_type"] == "is_blocked_by"
+    assert all(body["object_attributes"]["action"] == "update" for body in created.values())
+    link_id = link["id"]
+    response = factory.client.delete(
+        f"/api/v4/projects/{project['id']}/issues/{a['iid']}/links/{link_id}", headers=factory.admin.headers
+    )
+    assert response.status_code == 200, response.text
+    deliverer.until_idle()
+    removed = [r.json for r in receiver.wait_for(4)[2:]]
+    assert {body["object_attributes"]["iid"] for body in removed} == {a["iid"], b["iid"]}
+    assert all(body["changes"]["links"]["current"] == [] for body in removed)
+    assert all(len(body["changes"]["links"]["previous"]) == 1 for body in removed)
+
+
+def test_confidential_only_to_hooks_that_ask(
+    factory: Any, receiver: Receiver, deliverer: Deliverer, database: Database
+) -> None:
+    """A confidential issue reaches only hooks with confidential_issues_events, as a confidential_issue."""
+    project = factory.project("p1")
+    plain = add_hook(factory, project, receiver.url + "?plain")
+    secret = add_hook(factory, project, receiver.url + "?secret", confidential_issues_events=True)
+    factory.issue(project, "hush", confidential=True)
+    deliverer.until_idle()
+    [req] = receiver.wait_for(1)
+    assert req.path.endswith("?secret")
+    assert req.header("X-Gitlab-Event") == "Confidential Issue Hook"
+    assert req.json["event_type"] == "confidential_issue" and req.json["object_kind"] == "issue"
+    assert deliveries(database, plain["id"]) == []
+    assert len(deliveries(database, secret["id"])) == 1
+
+
+def test_group_hook_covers_subgroup_projects(factory: Any, receiver: Receiver, deliverer: Deliverer) -> None:
+    """A group hook hears of issues in projects of its subgroups; other groups' projects stay silent."""
+    top = factory.group("top")
+    response = factory.client.post(
+        "/api/v4/groups",
+        headers=factory.admin.headers,
+        json={"name": "Sub", "path": "sub", "parent_id": top["id"]},
+    )
+    sub = response.json()
+    other = factory.group("other")
+    hook = factory.client.post(
+        f"/api/v4/groups/{top['id']}/hooks",
+        headers=factory.admin.headers,
+        json={"url": receiver.url, "issues_events": True},
+    )
+    assert hook.status_code == 201, hook.text
+    assert hook.json()["group_id"] == top["id"]
+    factory.issue(factory.project("deep", group=sub), "in sub")
+    factory.issue(factory.project("away", group=other), "elsewhere")
+    deliverer.until_idle()
+    [req] = receiver.wait_for(1)
+    assert req.json["object_attributes"]["title"] == "in sub"
+
+
+def test_silent_change_reaches_hooks_marked_silent(
+    factory: Any, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    """A SourceCraft change with silent=true still reaches webhooks, marked "silent": true."""
+    group = factory.group("org")
+    project = factory.project("repo", group=group)
+    add_hook(factory, project, receiver.url)
+    response = factory.client.post(
+        "/repos/org/repo/issues?silent=true", headers=factory.admin.bearer, json={"title": "quiet"}
+    )
+    assert response.status_code == 201, response.text
+    factory.issue(project, "loud")
+    deliverer.until_idle()
+    bodies = {r.json["object_attributes"]["title"]: r.json for r in receiver.wait_for(2)}
+    assert bodies["quiet"]["silent"] is True
+    assert "silent" not in bodies["loud"]
+
+
+def test_hooks_only_hear_of_later_changes(factory: Any, receiver: Receiver, deliverer: Deliverer) -> None:
+    """Events older than a hook are not sent to it."""
+    project = factory.project("p1")
+    factory.issue(project, "old")
+    deliverer.until_idle()
+    add_hook(factory, project, receiver.url)
+    factory.issue(project, "new")
+    deliverer.until_idle()
+    [req] = receiver.wait_for(1)
+    assert req.json["object_attributes"]["title"] == "new"
