@@ -15,27 +15,30 @@ from sqlalchemy import event
 # PostgreSQL writes a link with its notes, updated_at and event in one statement; SQLite writes
 # them one by one. A blocks link also reads the pair and the link counts and checks for a cycle;
 # on PostgreSQL it locks its issues' components (a savepoint with the waits, then a check: see
-# links.components) and joins the two components.
+# links.components) and joins the two components. A blocks link also counts the blocked issue's
+# open blockers (one statement) and, when this is its first, writes the `issue.blocked` event
+# (one more: the measured GitLab request is such a first blocker, the SourceCraft one is not).
+# GitLab's single issue answers `subscribed` (one statement).
 BUDGET = {
     "sqlite": {
-        "gitlab get issue": 4,
+        "gitlab get issue": 5,
         "gitlab list links": 5,
         "gitlab create relates_to": 10,
-        "gitlab create blocks": 12,
+        "gitlab create blocks": 14,
         "sourcecraft get issue": 4,
         "sourcecraft list links": 5,
         "sourcecraft create related_to": 9,
-        "sourcecraft create blocks": 11,
+        "sourcecraft create blocks": 12,
     },
     "postgresql": {
-        "gitlab get issue": 3,
+        "gitlab get issue": 4,
         "gitlab list links": 4,
         "gitlab create relates_to": 6,
-        "gitlab create blocks": 11,
+        "gitlab create blocks": 13,
         "sourcecraft get issue": 3,
         "sourcecraft list links": 4,
         "sourcecraft create related_to": 5,
-        "sourcecraft create blocks": 10,
+        "sourcecraft create blocks": 11,
     },
 }
 

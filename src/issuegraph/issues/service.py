@@ -824,7 +824,9 @@ def list_issue_notes(
     session: Session, issue: Issue, actor: Actor, page: PageRequest, *, system: bool | None = None
 ) -> Page[Note]:
     """One page of the notes of an issue that `actor` may see (`system=False`: comments only)."""
-    return pagination.fetch(session, list_notes(session, issue, actor, system=system), page, NOTE_SORT_COLUMNS)
+    return pagination.fetch(
+        session, list_notes(session, issue, actor, system=system), page, NOTE_SORT_COLUMNS
+    )
 
 
 def list_labels(session: Session, access: ProjectAccess, page: PageRequest) -> Page[Label]:

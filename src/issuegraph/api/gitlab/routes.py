@@ -38,7 +38,19 @@ router = FaceRouter(
     dependencies=[Depends(writes_need_api_scope)],
 )
 
-_PARTS = (users, tokens, token_rotation, groups, members, projects, issues, notes, links, hooks, subscriptions)
+_PARTS = (
+    users,
+    tokens,
+    token_rotation,
+    groups,
+    members,
+    projects,
+    issues,
+    notes,
+    links,
+    hooks,
+    subscriptions,
+)
 for _part in _PARTS:
     router.routes.extend(_part.router.routes)
 

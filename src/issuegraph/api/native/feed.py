@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from issuegraph.accounts.service import Actor
 from issuegraph.api.deps import get_actor, get_session
+from issuegraph.api.native.schemas import ERRORS
 from issuegraph.api.responses import json_response
 from issuegraph.db.engine import Database
 from issuegraph.domain.errors import Invalid
@@ -22,7 +23,7 @@ from issuegraph.events import feed
 from issuegraph.graph import service as graph
 
 # Included by the native router (native.routes), which gives the prefix.
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], responses=ERRORS)
 HEARTBEAT_SECONDS = 15.0
 POLL_SECONDS = 0.5
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from issuegraph.accounts.service import Actor
 from issuegraph.api.deps import get_actor, get_session
 from issuegraph.api.gitlab.serializers import ts
+from issuegraph.api.native.schemas import ERRORS
 from issuegraph.api.responses import json_response
 from issuegraph.config import get_settings
 from issuegraph.db.models import Webhook, WebhookLog
@@ -30,7 +31,7 @@ from issuegraph.events.service import Scope
 from issuegraph.projects import service as projects
 
 # Included by the native router (native.routes), which gives the prefix.
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], responses=ERRORS)
 
 EventType = Literal[
     "issue.created",
