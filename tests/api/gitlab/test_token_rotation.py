@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 
 from tests.api.gitlab.conftest import NOT_FOUND, UNAUTHORIZED
-from tests.api.gitlab.test_personal_access_tokens import URL, new_token, own_token_id
+from tests.api.gitlab.test_tokens import URL, new_token, own_token_id
 from tests.conftest import Account
 
 
