@@ -129,6 +129,29 @@ def test_no_mail_about_an_issue_the_person_cannot_read(
     assert [to for to, _ in sink.subjects()] == ["ann@example.test", "ann@example.test"]
 
 
+def test_no_link_mail_names_an_issue_the_person_cannot_read(
+    factory: Any, smtp: tuple[Sink, int], mailer: Deliverer
+) -> None:
+    """A link to a private issue mails the public issue's follower only if they can read both."""
+    sink, _ = smtp
+    public = factory.project("pub", visibility="public")
+    private = factory.project("priv")
+    outsider, insider = factory.user("out"), factory.user("ins")
+    factory.member(private, insider, 30)
+    issue = factory.issue(public, "open to all")
+    hidden = factory.issue(private, "secret")
+    notes = f"/api/v4/projects/{public['id']}/issues/{issue['iid']}/notes"
+    for user in (outsider, insider):
+        assert factory.client.post(notes, headers=user.headers, json={"body": "follow"}).status_code == 201
+    mailer.until_idle()
+    sink.mails.clear()
+    factory.link(issue, hidden, "blocks")
+    mailer.until_idle()
+    got = sink.subjects()
+    assert [to for to, _ in got] == ["ins@example.test"]
+    assert all("priv" not in text for to, text in sink.mails if "out@" in to[0])
+
+
 def test_subscribe_and_unsubscribe(factory: Any, smtp: tuple[Sink, int], mailer: Deliverer) -> None:
     """subscribe/unsubscribe: 201 with `subscribed`, 304 when unchanged; unsubscribed: no mail."""
     sink, _ = smtp

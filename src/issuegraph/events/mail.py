@@ -29,20 +29,22 @@ from issuegraph.projects.service import access_for
 BATCH = 100
 
 
-def _subjects(event: Event, views: dict[int, IssueView]) -> list[tuple[int, str, str]]:
-    """(issue id, subject, text) for each issue whose followers hear of this event."""
+def _subjects(event: Event, views: dict[int, IssueView]) -> list[tuple[int, str, str, int | None]]:
+    """(issue id, subject, text, other issue id) for each issue whose followers hear of this event.
+    The other issue is the one a link mail names: a follower must be able to read it too."""
     payload: dict[str, Any] = dict(event.payload or {})
     view = views.get(event.issue_id or -1)
     if event.kind == "issue_comment.create" and view is not None:
-        return [(view.issue.id, f"Re: {_ref(view)} {view.issue.title}", f"New comment on {_ref(view)}.")]
+        return [
+            (view.issue.id, f"Re: {_ref(view)} {view.issue.title}", f"New comment on {_ref(view)}.", None)
+        ]
     if event.kind == "issue.update" and view is not None:
         changes: Any = payload.get("changes") or {}
         state = changes.get("state") if isinstance(changes, dict) else None
         if isinstance(state, dict):
             word = "closed" if state.get("current") == "closed" else "reopened"
-            return [
-                (view.issue.id, f"{_ref(view)} was {word}: {view.issue.title}", f"{_ref(view)} was {word}.")
-            ]
+            subject = f"{_ref(view)} was {word}: {view.issue.title}"
+            return [(view.issue.id, subject, f"{_ref(view)} was {word}.", None)]
         return []
     if event.kind in ("issue_link.create", "issue_link.delete"):
         ends = [views.get(int(payload.get(k, -1))) for k in ("source_id", "target_id")]
@@ -53,8 +55,18 @@ def _subjects(event: Event, views: dict[int, IssueView]) -> list[tuple[int, str,
         verb = "linked to" if event.kind == "issue_link.create" else "unlinked from"
         kind = str(payload.get("link_type", "related_to")).replace("_", " ")
         return [
-            (a.issue.id, f"{_ref(a)} {verb} {_ref(b)}", f"{_ref(a)} was {verb} {_ref(b)} ({kind})."),
-            (b.issue.id, f"{_ref(b)} {verb} {_ref(a)}", f"{_ref(b)} was {verb} {_ref(a)} ({kind})."),
+            (
+                a.issue.id,
+                f"{_ref(a)} {verb} {_ref(b)}",
+                f"{_ref(a)} was {verb} {_ref(b)} ({kind}).",
+                b.issue.id,
+            ),
+            (
+                b.issue.id,
+                f"{_ref(b)} {verb} {_ref(a)}",
+                f"{_ref(b)} was {verb} {_ref(a)} ({kind}).",
+                a.issue.id,
+            ),
         ]
     return []
 
@@ -70,26 +82,36 @@ def notifications(
     wanted = [(e, s) for e in events if not e.silent for s in _subjects(e, views)]
     if not wanted:
         return []
-    follow = subscriptions.followers(session, sorted({issue_id for _, (issue_id, _, _) in wanted}))
+    follow = subscriptions.followers(session, sorted({subject[0] for _, subject in wanted}))
+    named = {other for _, (_, _, _, other) in wanted if other is not None}
     user_ids = {u for users in follow.values() for u in users}
     users = {
         u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids), User.state == "active"))
     }
     assignees: dict[int, list[int]] = {}
     for issue_id, user_id in session.execute(
-        select(IssueAssignee.issue_id, IssueAssignee.user_id).where(IssueAssignee.issue_id.in_(list(follow)))
+        select(IssueAssignee.issue_id, IssueAssignee.user_id).where(
+            IssueAssignee.issue_id.in_(list(set(follow) | named))
+        )
     ):
         assignees.setdefault(issue_id, []).append(user_id)
     rows: list[dict[str, Any]] = []
-    for event, (issue_id, subject, text) in wanted:
+
+    def can_read(user: User, issue_id: int) -> bool:
+        view = views[issue_id]
+        access = access_for(session, Actor(user), [(view.project, view.namespace)])[view.project.id]
+        return access.can_read_issue(view.issue, assignees.get(issue_id, []))
+
+    for event, (issue_id, subject, text, other_id) in wanted:
         view = views[issue_id]
         for user_id in sorted(follow.get(issue_id, set())):
             user = users.get(user_id)
             if user is None or user_id == event.actor_id:
                 continue
-            access = access_for(session, Actor(user), [(view.project, view.namespace)])[view.project.id]
-            if not access.can_read_issue(view.issue, assignees.get(issue_id, [])):
+            if not can_read(user, issue_id):
                 continue  # never mail about an issue the person cannot read
+            if other_id is not None and not can_read(user, other_id):
+                continue  # nor name one in a link mail (as a system note is hidden from them)
             url = f"{base}/{view.project.full_path}/-/issues/{view.issue.iid}"
             rows.append(
                 {
