@@ -132,6 +132,26 @@ def test_comment_markdown_and_empty_comment(client: TestClient, factory: Factory
     assert empty.status_code == 422 and "body is missing" in empty.text
 
 
+def test_timeline_hides_system_notes_naming_what_the_reader_cannot_see(
+    client: TestClient, factory: Factory
+) -> None:
+    """A public issue's timeline shows "blocked by priv/...#1" only to those who can read that issue."""
+    public = factory.project("pub", visibility="public")
+    private = factory.project("priv")
+    reader = factory.user("reader")
+    issue = factory.issue(public, "Open to all")
+    hidden = factory.issue(private, "Secret")
+    factory.link(hidden, issue, "blocks")
+    page = f"/-/projects/{public['id']}/issues/{issue['iid']}"
+    set_password(client, factory.admin.headers, reader.id, PASSWORD)
+    signed_in(client, "reader", PASSWORD)
+    as_reader = client.get(page)
+    assert as_reader.status_code == 200 and "Open to all" in as_reader.text
+    assert "priv" not in as_reader.text
+    _root(client, factory)
+    assert f"marked this issue as blocked by {private['path']}#{hidden['iid']}" in client.get(page).text
+
+
 def test_close_under_warn_policy_lists_what_is_open(client: TestClient, factory: Factory) -> None:
     """Under `warn` the issue closes and the page lists its open blocker."""
     _root(client, factory)
