@@ -60,6 +60,22 @@ def test_only_readable_events(factory: Any, deliverer: Deliverer) -> None:
     assert bad.status_code == 400
 
 
+def test_link_events_naming_an_unreadable_issue_are_left_out(factory: Any, deliverer: Deliverer) -> None:
+    """A private issue blocks a public one: the public issue's `issue.blocked` names its blocker, so
+    a reader of the public project who cannot read the blocker does not see it; a member does."""
+    public = factory.project("pub", visibility="public")
+    private = factory.project("priv")
+    reader, insider = factory.user(), factory.user()
+    factory.member(private, insider, 30)
+    factory.member(public, insider, 30)
+    issue = factory.issue(public, "open to all")
+    factory.link(factory.issue(private, "secret"), issue, "blocks")
+    deliverer.round()
+    assert [i["type"] for i in _all(factory, reader, f"project={public['id']}")] == ["issue.created"]
+    seen = [i["type"] for i in _all(factory, insider, f"project={public['id']}")]
+    assert seen == ["issue.created", "issue.blocked"]  # the link event is in the private project's feed
+
+
 def test_group_scope(factory: Any, deliverer: Deliverer) -> None:
     """A group feed shows its projects' events, not other groups'."""
     group, other = factory.group("g"), factory.group("o")

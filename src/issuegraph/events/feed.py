@@ -21,6 +21,7 @@ from issuegraph.db.models import Event, Issue
 from issuegraph.domain.errors import Invalid
 from issuegraph.events.payloads import iso
 from issuegraph.issues import repository as issues_repo
+from issuegraph.issues.service import readable_filter
 from issuegraph.projects.service import ProjectAccess
 
 _TYPES = {
@@ -86,7 +87,10 @@ def page(
     if not rows:
         return [], after
     readable = _readable_issue_ids(session, actor, scope, rows)
-    items = [_item(e) for e in rows if e.issue_id is None or e.issue_id in readable]
+    named = _readable_named_issues(session, actor, rows)
+    items = [
+        _item(e) for e in rows if (e.issue_id is None or e.issue_id in readable) and _named_issues(e) <= named
+    ]
     last = rows[-1].seq
     assert last is not None
     return items, int(last)
@@ -113,6 +117,33 @@ def _readable_issue_ids(session: Session, actor: Actor, scope: FeedScope, rows: 
         if access.can_read_issue(issue, assignees.get(issue.id, [])):
             readable.add(e.issue_id)
     return readable
+
+
+_NAMING_KEYS = ("source_id", "target_id", "blocker_id")
+
+
+def _named_issues(event: Event) -> set[int]:
+    """The other issues an event's data names: a link's two ends, the blocker behind
+    `issue.blocked`. The reader must be able to read each of them too, or the event is left out
+    (as a system note naming an unreadable issue is hidden)."""
+    payload = dict(event.payload or {})
+    found: set[int] = set()
+    for container in (payload, payload.get("cause")):
+        if not isinstance(container, dict):
+            continue
+        for key in _NAMING_KEYS:
+            value = container.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value != event.issue_id:
+                found.add(value)
+    return found
+
+
+def _readable_named_issues(session: Session, actor: Actor, rows: list[Event]) -> set[int]:
+    ids = set().union(*(_named_issues(e) for e in rows))
+    if not ids:
+        return set()
+    found = list(session.scalars(select(Issue).where(Issue.id.in_(sorted(ids)))))
+    return {issue.id for issue in readable_filter(session, actor, found)}
 
 
 def _item(event: Event) -> dict[str, Any]:
