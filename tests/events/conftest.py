@@ -54,6 +54,14 @@ class Deliverer:
 
         return asyncio.run(go())
 
+    def until(self, done: Any, timeout: float = 30.0) -> None:
+        """Rounds until `done()` holds (a slow, shared machine gets the whole timeout)."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert time.monotonic() < deadline, "delivery did not reach the expected state in time"
+            self.round()
+            time.sleep(0.02)
+
     def until_idle(self, timeout: float = 10.0) -> int:
         """Rounds until nothing is due (waiting out short retry delays); returns attempts made."""
         total, deadline = 0, time.monotonic() + timeout
