@@ -21,6 +21,7 @@ from issuegraph.db.models import Event, Issue, Namespace, Note, Project, User, W
 from issuegraph.domain.links import LinkType, to_gitlab_name, type_seen_from
 from issuegraph.events import mail, payloads
 from issuegraph.issues.repository import IssueView, load_views
+from issuegraph.projects.repository import ancestor_ids
 
 BATCH = 500
 DISPATCH_LOCK = 7_362_811_990_001  # pg_advisory_xact_lock key of the one dispatcher
@@ -88,9 +89,10 @@ def dispatch_once(session: Session, base_url: str, *, limit: int = BATCH, mail_o
     session.execute(update(Event), [{"id": e.id, "seq": first + n} for n, e in enumerate(events)])
     for n, e in enumerate(events):
         e.seq = first + n
-    hooks = list(session.scalars(select(Webhook)))
-    if hooks or mail_on:
+    any_hook = session.scalar(select(Webhook.id).limit(1)) is not None
+    if any_hook or mail_on:
         batch = _load(session, events, base_url)
+        hooks = _hooks_in_scope(session, batch) if any_hook else []
         rows = _fan_out(events, hooks, batch)
         if rows:
             session.execute(insert(WebhookDelivery), rows)
@@ -227,6 +229,19 @@ def _load(session: Session, events: Sequence[Event], base: str) -> Batch:
             issue = Issue(**{k: v for k, v in issue_record.items() if hasattr(Issue, k)})
             views[issue_id] = IssueView(issue=issue, project=found[0], namespace=found[1], author=None)
     return Batch(views, users, notes, projects, base)
+
+
+def _hooks_in_scope(session: Session, batch: Batch) -> list[Webhook]:
+    """The hooks that can hear of this batch: of its projects, of their groups and ancestors,
+    and instance-wide ones; never the whole table (its size is not this batch's business)."""
+    project_ids = list(batch.projects)
+    group_ids = {g for _, namespace in batch.projects.values() for g in ancestor_ids(namespace)}
+    scope = Webhook.project_id.is_(None) & Webhook.group_id.is_(None)
+    if project_ids:
+        scope = scope | Webhook.project_id.in_(project_ids)
+    if group_ids:
+        scope = scope | Webhook.group_id.in_(sorted(group_ids))
+    return list(session.scalars(select(Webhook).where(scope).order_by(Webhook.id)))
 
 
 def _hook_matches(hook: Webhook, project: Project, namespace: Namespace, event: Event) -> bool:
