@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     )
     webhooks_log_retention_days: float = Field(default=7.0, gt=0, description="Delivery logs kept")
     webhooks_poll_seconds: float = Field(default=1.0, gt=0, description="Delivery polling interval")
+    webhooks_gather_seconds: float = Field(
+        default=0.05,
+        ge=0,
+        description="After a wake-up, wait this long so that a burst of commits is dispatched in one round",
+    )
     webhooks_max_per_scope: int = Field(default=100, ge=1, description="Hooks per project or group")
     smtp_url: str | None = Field(
         default=None,

@@ -118,6 +118,10 @@ class Worker:
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), self.settings.webhooks_poll_seconds)
+                if wake.is_set() and self.settings.webhooks_gather_seconds:
+                    # Under load every commit notifies: gather the burst into one round instead
+                    # of two transactions per commit (this thread shares the server's CPU).
+                    await asyncio.sleep(self.settings.webhooks_gather_seconds)
                 wake.clear()
 
 
