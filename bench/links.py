@@ -22,7 +22,7 @@ It prints figures and asserts nothing (see bench/README.md for recorded results)
 
     .venv/bin/python bench/links.py [--db sqlite|postgresql|both] [--workers N]
                                     [--duration SECONDS] [--issues N] [--shape hub|side|projects]
-                                    [--grow N] [--statements N] [--projects N]
+                                    [--grow N] [--statements N] [--projects N] [--versus K=V]
 """
 
 from __future__ import annotations
@@ -683,33 +683,45 @@ def bench_side(kind: str, args: argparse.Namespace) -> None:
         ]
         meter = DatabaseMeter(url) if kind == "postgresql" else None
         print(f"  {n} issues; phase: rate, p50/p99, CPU ms per request (server, database, load generator)")
-        with running_server(url, TOKEN, workers=args.workers) as server:
-            base, pid = server.url, server.pid
-            load(base, gl_get(), 1.0, 300, pid)  # warm-up
+        variants = [("", {})]
+        if args.versus:
+            variants.append((args.versus, dict(item.split("=", 1) for item in args.versus.split(","))))
+            print(f"  each phase runs on server A (these settings), then on server B ({args.versus})")
+        with contextlib.ExitStack() as stack:
+            servers = [
+                (label, stack.enter_context(running_server(url, TOKEN, workers=args.workers, env=env)))
+                for label, env in variants
+            ]
+            for _, server in servers:
+                load(server.url, gl_get(), 1.0, 300, server.pid)  # warm-up
             for name, jobs in phases:
-                if meter:
-                    meter.start()
-                run = load(base, jobs(), args.duration, 10**9, pid)
-                server, client, machine = run.cpu_ms
-                ok = sum(v for k, v in run.statuses.items() if k < 300)
-                if meter:
-                    db_cpu, rows, commits = meter.stop(run.requests)
-                    db = f"database {db_cpu:.2f}"
-                else:
-                    db, rows, commits = "database in the server process", [], 0.0
-                print(
-                    f"  {name:<19} {ok / run.seconds:6.0f}/s  "
-                    f"p50 {run.pct(0.5):5.1f} p99 {run.pct(0.99):5.1f} ms  "
-                    f"CPU: server {server:.2f}, {db}, load generator {client:.2f} "
-                    f"(rest of machine {machine - server - client:.2f}); statuses {dict(run.statuses)}"
-                )
-                for body in run.bodies:
-                    print(f"  {name:<19} refused: {body.decode(errors='replace')}")
-                if rows:
+                made = jobs()  # one stream per phase: the variants never create the same pair
+                for label, server in servers:
+                    title = f"{name} (B)" if label else name
+                    if meter:
+                        meter.start()
+                    run = load(server.url, made, args.duration, 10**9, server.pid)
+                    server_cpu, client, machine = run.cpu_ms
+                    ok = sum(v for k, v in run.statuses.items() if k < 300)
+                    if meter:
+                        db_cpu, rows, commits = meter.stop(run.requests)
+                        db = f"database {db_cpu:.2f}"
+                    else:
+                        db, rows, commits = "database in the server process", [], 0.0
                     print(
-                        f"  {name:<19} commits per request {commits:.2f}; "
-                        + "\n".join(statement_report(rows, run.requests, args.statements))
+                        f"  {title:<19} {ok / run.seconds:6.0f}/s  "
+                        f"p50 {run.pct(0.5):5.1f} p99 {run.pct(0.99):5.1f} ms  "
+                        f"CPU: server {server_cpu:.2f}, {db}, load generator {client:.2f} "
+                        f"(rest of machine {machine - server_cpu - client:.2f}); "
+                        f"statuses {dict(run.statuses)}"
                     )
+                    for body in run.bodies:
+                        print(f"  {title:<19} refused: {body.decode(errors='replace')}")
+                    if rows:
+                        print(
+                            f"  {title:<19} commits per request {commits:.2f}; "
+                            + "\n".join(statement_report(rows, run.requests, args.statements))
+                        )
         if meter:
             meter.close()
 
@@ -822,6 +834,12 @@ def main() -> None:
     )
     parser.add_argument("--projects", type=int, default=100, help="projects: how many (default 100)")
     parser.add_argument("--grow", type=int, default=0, help="side, PostgreSQL: add N links and N notes first")
+    parser.add_argument(
+        "--versus",
+        default="",
+        help="side: also run every phase against a second server started with these settings "
+        "(KEY=VALUE[,KEY=VALUE], e.g. ISSUEGRAPH_WEBHOOKS_GATHER_SECONDS=0), one after the other",
+    )
     parser.add_argument(
         "--statements",
         type=int,
