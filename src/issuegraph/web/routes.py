@@ -44,6 +44,7 @@ templates = Environment(
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # package files: no stat() of every template on every page
 )
 templates.filters["markdown"] = markdown.render
 templates.globals["link_groups"] = views.LINK_GROUPS

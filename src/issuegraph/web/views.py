@@ -231,6 +231,7 @@ class LinkRow:
     title: str
     state: str
     url: str
+    remove_url: str  # built once here: the template renders a hundred of these per page
 
 
 @dataclass
@@ -239,6 +240,8 @@ class TimelineEntry:
     body: str
     system: bool
     created_at: Any
+    when_iso: str
+    when_text: str
 
 
 @dataclass
@@ -273,12 +276,15 @@ def issue_page(session: Session, actor: Actor, project_ref: str, iid: int) -> Is
             body=n.body,
             system=bool(n.system),
             created_at=n.created_at,
+            when_iso=n.created_at.isoformat(),
+            when_text=n.created_at.strftime("%Y-%m-%d %H:%M"),
         )
         for n in notes
     ]
     seen = links.list_links(session, actor, issue)
     accesses = access_by_project_ids(session, actor, {s.other.project_id for s in seen} | {issue.project_id})
     grouped: dict[LinkType, list[LinkRow]] = {t: [] for t, _ in LINK_GROUPS}
+    here = f"{issue_url(issue.project_id, issue.iid)}/links"
     for s in seen:
         grouped[s.link_type].append(
             LinkRow(
@@ -287,6 +293,7 @@ def issue_page(session: Session, actor: Actor, project_ref: str, iid: int) -> Is
                 title=s.other.title,
                 state=s.other.state,
                 url=issue_url(s.other.project_id, s.other.iid),
+                remove_url=f"{here}/{s.link.id}/delete",
             )
         )
     rollup = None
