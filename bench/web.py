@@ -6,7 +6,7 @@
   the page loads (the export JSON and the critical-path/ready marks), and the time Chromium takes
   from the page's script start to the end of the dagre layout (data fetch included).
 
-    .venv/bin/python bench/web.py [--requests 400] [--concurrency 8] [--draws 3] [--workers 1]
+    .venv/bin/python bench/web.py [--requests 2000] [--concurrency 8] [--draws 3] [--workers 1]
                                   [--keep] [--reuse DATABASE]
 
 The load average is printed with the figures: the machine may be shared.
@@ -15,14 +15,12 @@ The load average is printed with the figures: the machine may be shared.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import random
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -30,6 +28,9 @@ from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
+
+from issuegraph.testing import load as loadgen
+from issuegraph.testing.serverproc import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("ISSUEGRAPH_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -46,40 +47,6 @@ def load() -> str:
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
-
-
-def start_server(database_url: str, workdir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUEGRAPH_")}
-    env.update(
-        ISSUEGRAPH_DATABASE_URL=database_url,
-        ISSUEGRAPH_ADMIN_TOKEN=TOKEN,
-        ISSUEGRAPH_ADMIN_PASSWORD=PASSWORD,
-        ISSUEGRAPH_LOG_LEVEL="warning",
-    )
-    script = Path(sys.executable).with_name("issuegraph")
-    proc = subprocess.Popen(
-        [str(script), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/-/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError("server did not start")
 
 
 def seed(api: httpx.Client) -> tuple[int, int]:
@@ -132,22 +99,12 @@ def session_cookie(base: str) -> str:
         return str(client.cookies.get("issuegraph_session"))
 
 
-def issue_page(base: str, cookie: str, path: str, requests: int, concurrency: int) -> None:
-    latencies: list[float] = []
-    lock = threading.Lock()
-    per_client = requests // concurrency
-
-    def worker() -> None:
-        with httpx.Client(base_url=base, cookies={"issuegraph_session": cookie}, timeout=30) as client:
-            for _ in range(per_client):
-                started = time.perf_counter()
-                response = client.get(path)
-                elapsed = (time.perf_counter() - started) * 1000
-                assert response.status_code == 200 and response.text.count("link-row") == HUB_LINKS
-                with lock:
-                    latencies.append(elapsed)
-
+def issue_page(base: str, cookie: str, path: str, requests: int, concurrency: int, pid: int) -> None:
+    """One client in series, then `concurrency` keep-alive connections of the raw-socket load
+    generator (a few lines of asyncio, not httpx in threads: the client shares the two cores)."""
     with httpx.Client(base_url=base, cookies={"issuegraph_session": cookie}) as warm:
+        page = warm.get(path)
+        assert page.status_code == 200 and page.text.count("link-row") == HUB_LINKS, page.status_code
         for _ in range(20):
             warm.get(path)
         serial = []
@@ -159,17 +116,16 @@ def issue_page(base: str, cookie: str, path: str, requests: int, concurrency: in
         f"issue page with {HUB_LINKS} links, one client, 50 requests: p50 {pct(serial, 0.5):.1f} ms, "
         f"p99 {pct(serial, 0.99):.1f} ms ({load()})"
     )
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
+    headers = {"Cookie": f"issuegraph_session={cookie}"}
+    jobs = itertools.repeat(("GET", path, None), requests)
+    run = loadgen.load(base, jobs, 120.0, requests, pid, headers=headers, concurrency=concurrency)
+    server_cpu, client_cpu, machine = run.cpu_ms
     print(
-        f"issue page with {HUB_LINKS} links, concurrency {concurrency}, {len(latencies)} requests: "
-        f"p50 {pct(latencies, 0.5):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms, "
-        f"max {max(latencies):.1f} ms, {len(latencies) / wall:.0f} pages/s ({load()})"
+        f"issue page with {HUB_LINKS} links, concurrency {concurrency}, {run.requests} requests: "
+        f"p50 {run.pct(0.5):.1f} ms, p99 {run.pct(0.99):.1f} ms, max {run.pct(1.0):.1f} ms, "
+        f"{run.rate:.0f} pages/s; CPU per page: server {server_cpu:.2f} ms, load generator "
+        f"{client_cpu:.2f} ms, rest of machine (database) {machine - server_cpu - client_cpu:.2f} ms; "
+        f"statuses {dict(run.statuses)} ({load()})"
     )
 
 
@@ -246,7 +202,7 @@ def draw(base: str, cookie: str, project: int, draws: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--draws", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1, help="Server worker processes")
@@ -259,33 +215,31 @@ def main() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    workdir = Path(tempfile.mkdtemp(prefix="ig-bench-web-"))
-    proc = None
     try:
-        proc, base = start_server(url, workdir, args.workers)
-        started = time.perf_counter()
-        with httpx.Client(base_url=base, headers={"PRIVATE-TOKEN": TOKEN}, timeout=120) as api:
-            if args.reuse:
-                found = {p["path"]: p["id"] for p in api.get("/api/v4/projects").json()}
-                graph, hub = found["graph"], found["hub"]
-            else:
-                graph, hub = seed(api)
-        # A freshly bulk-loaded database has no planner statistics until autovacuum gets to it;
-        # without them the critical path's join plan took 10 s instead of 0.1 s here.
-        with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text("ANALYZE"))
-        print(
-            f"seeded {ISSUES} issues, {BLOCKS + PARENTS} links (+ a hub issue with {HUB_LINKS}) in "
-            f"{time.perf_counter() - started:.0f} s"
-        )
-        cookie = session_cookie(base)
-        issue_page(base, cookie, f"/-/projects/{hub}/issues/1", args.requests, args.concurrency)
-        graph_data(base, cookie, graph)
-        draw(base, cookie, graph, args.draws)
+        env = {"ISSUEGRAPH_ADMIN_PASSWORD": PASSWORD}
+        with running_server(url, TOKEN, workers=args.workers, env=env) as server:
+            base = server.url
+            started = time.perf_counter()
+            with httpx.Client(base_url=base, headers={"PRIVATE-TOKEN": TOKEN}, timeout=120) as api:
+                if args.reuse:
+                    found = {p["path"]: p["id"] for p in api.get("/api/v4/projects").json()}
+                    graph, hub = found["graph"], found["hub"]
+                else:
+                    graph, hub = seed(api)
+            # A freshly bulk-loaded database has no planner statistics until autovacuum gets to
+            # it; without them the critical path's join plan took 10 s instead of 0.1 s here.
+            with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
+                conn.execute(text("ANALYZE"))
+            print(
+                f"seeded {ISSUES} issues, {BLOCKS + PARENTS} links (+ a hub issue with {HUB_LINKS}) in "
+                f"{time.perf_counter() - started:.0f} s; {args.workers} server worker(s)"
+            )
+            cookie = session_cookie(base)
+            path = f"/-/projects/{hub}/issues/1"
+            issue_page(base, cookie, path, args.requests, args.concurrency, server.pid)
+            graph_data(base, cookie, graph)
+            draw(base, cookie, graph, args.draws)
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=15)
         if args.keep or args.reuse:
             print(f"database kept: {name}")
         else:
