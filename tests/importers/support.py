@@ -229,7 +229,7 @@ def _clean(value: Any, *, ms: bool, drop: frozenset[str] = frozenset()) -> Any:
         return {k: _clean(_user(v), ms=ms, drop=drop) for k, v in value.items() if k not in _DROP | drop}
     if isinstance(value, list):
         return [_clean(_user(v), ms=ms, drop=drop) for v in value]
-    if ms and isinstance(value, str) and len(value) > 20 and value[10:11] == "T" and value.endswith("Z"):
+    if ms and isinstance(value, str) and len(value) >= 20 and value[10:11] == "T" and value.endswith("Z"):
         return value[:23] if "." in value else value[:19] + ".000"  # GitLab's API carries milliseconds
     return value
 
