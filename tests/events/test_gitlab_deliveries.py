@@ -181,3 +181,36 @@ def test_hooks_only_hear_of_later_changes(factory: Any, receiver: Receiver, deli
     deliverer.until_idle()
     [req] = receiver.wait_for(1)
     assert req.json["object_attributes"]["title"] == "new"
+
+
+def test_a_link_names_the_other_issue_only_where_the_hooks_audience_may_read_it(
+    factory: Any, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    """A project hook hears of links to issues of its own project (confidential ones too) and to
+    public or internal projects' open issues by name; a link to a private project's issue, or to
+    a confidential issue elsewhere, keeps its id and type but not which issue is at the other end."""
+    here = factory.project("here")
+    public = factory.project("public", visibility="public")
+    private = factory.project("private")
+    a = factory.issue(here, "a")
+    targets = {
+        "same project, confidential": (factory.issue(here, "c", confidential=True), True),
+        "public project": (factory.issue(public, "p"), True),
+        "public project, confidential": (factory.issue(public, "pc", confidential=True), False),
+        "private project": (factory.issue(private, "x"), False),
+    }
+    add_hook(factory, here, receiver.url)
+    for target, _ in targets.values():
+        factory.link(a, target, "relates_to")
+    deliverer.until_idle()
+    bodies = [
+        r.json
+        for r in receiver.wait_for(len(targets))  # c is confidential: this hook did not ask for it
+        if r.json["object_attributes"]["iid"] == a["iid"]
+    ]
+    assert len(bodies) == len(targets)
+    for (name, (target, named)), body in zip(targets.items(), bodies, strict=True):
+        [entry] = body["changes"]["links"]["current"]
+        assert entry["link_type"] == "relates_to", name
+        expected = (target["id"], target["iid"], target["project_id"]) if named else (None, None, None)
+        assert (entry["issue_id"], entry["issue_iid"], entry["project_id"]) == expected, name

@@ -205,3 +205,31 @@ def test_patch_list_delete_and_deliveries(factory: Any, receiver: Receiver, deli
     assert first.header("webhook-id") == second.header("webhook-id") and first.body == second.body
     assert factory.client.delete(url, headers=h).status_code == 204
     assert factory.client.get(url, headers=h).status_code == 404
+
+
+def test_graph_events_name_a_private_projects_issue_to_no_other_projects_hook(
+    factory: Any, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    """A blocker in a private project: the subscription of the blocked issue's project hears of
+    the link and of `issue.blocked`, without the blocker's id; a public blocker is named."""
+    here = factory.project("here", visibility="public")
+    private = factory.project("private")
+    public = factory.project("public", visibility="public")
+    blocked, hidden, shown = factory.issue(here, "b"), factory.issue(private, "x"), factory.issue(public, "y")
+    hook = _subscribe(
+        factory, f"/projects/{here['id']}", receiver.url, ["issue_link.created", "issue.blocked"]
+    )
+    factory.link(hidden, blocked, "blocks")
+    deliverer.until_idle()
+    link_event, blocked_event = _verified(receiver, hook["secret"], 2)
+    assert link_event["type"] == "issue_link.created" and blocked_event["type"] == "issue.blocked"
+    link = link_event["data"]["link"]
+    assert (link["source_id"], link["target_id"]) == (None, blocked["id"])
+    assert blocked_event["data"]["cause"]["blocker_id"] is None
+    factory.link(shown, blocked, "relates_to")
+    deliverer.until_idle()
+    [named] = _verified(receiver, hook["secret"], 3)[2:]
+    assert {named["data"]["link"]["source_id"], named["data"]["link"]["target_id"]} == {
+        shown["id"],
+        blocked["id"],
+    }

@@ -142,6 +142,11 @@ def _occurrences(event: Event, batch: Batch) -> list[Occurrence]:
     if kind in ("issue_link.create", "issue_link.delete"):
         return _link_occurrences(event, payload, batch)
     if kind in GRAPH_TYPES:  # native only: GitLab has no such event
+        cause = dict(payload.get("cause") or {})
+        blocker = batch.views.get(int(cause.get("blocker_id") or 0))
+        this = batch.views.get(event.issue_id)
+        if cause.get("blocker_id") and not (blocker and this and names_other(this, blocker)):
+            payload = {**payload, "cause": {**cause, "blocker_id": None}}
         return [Occurrence(event.issue_id, event.project_id, None, native_type=kind, native_data=payload)]
     return []
 
@@ -159,13 +164,15 @@ def _link_occurrences(event: Event, payload: dict[str, Any], batch: Batch) -> li
         if view is None:
             continue
         seen = type_seen_from(persisted, viewer_is_source=issue_id == source_id)
+        named = other is not None and names_other(view, other)
         entry = {
             "id": event.link_id,
             "link_type": to_gitlab_name(seen),
-            "issue_id": other_id,
-            "issue_iid": other.issue.iid if other else None,
-            "project_id": other.issue.project_id if other else None,
+            "issue_id": other_id if named else None,
+            "issue_iid": other.issue.iid if named and other else None,
+            "project_id": other.issue.project_id if named and other else None,
         }
+        link_seen = link if named else {**link, ("target_id" if issue_id == source_id else "source_id"): None}
         change = {"previous": [], "current": [entry]} if created else {"previous": [entry], "current": []}
         found.append(
             Occurrence(
@@ -175,10 +182,22 @@ def _link_occurrences(event: Event, payload: dict[str, Any], batch: Batch) -> li
                 "update",
                 {"links": change},
                 native_type,
-                {"link": link},
+                {"link": link_seen},
             )
         )
     return found
+
+
+def names_other(view: IssueView, other: IssueView) -> bool:
+    """Whether an event about `view` may name `other` to the hooks of `view`'s project.
+
+    A hook has no reader of its own: its audience is whoever may read `view`'s project (its
+    maintainers set it up). They can read every issue of that project; of other projects only
+    what any signed-in user can read (a public or internal project, the issue not confidential).
+    Otherwise the entry keeps the link and its type but not which issue is at the other end."""
+    if other.issue.project_id == view.issue.project_id:
+        return True
+    return other.project.visibility in ("public", "internal") and not other.issue.confidential
 
 
 def _load(session: Session, events: Sequence[Event], base: str) -> Batch:
@@ -197,6 +216,9 @@ def _load(session: Session, events: Sequence[Event], base: str) -> Batch:
         for key in ("source_id", "target_id"):
             if key in payload:
                 issue_ids.add(int(payload[key]))
+        blocker_id = dict(payload.get("cause") or {}).get("blocker_id")
+        if blocker_id:
+            issue_ids.add(int(blocker_id))
         if "note_id" in payload:
             note_ids.add(int(payload["note_id"]))
     issues = list(session.scalars(select(Issue).where(Issue.id.in_(issue_ids)))) if issue_ids else []
