@@ -78,6 +78,7 @@ def _env(url: str) -> dict[str, str]:
         ISSUEGRAPH_DATABASE_URL=url,
         ISSUEGRAPH_ADMIN_TOKEN=TOKEN,
         ISSUEGRAPH_WEBHOOKS_ALLOW_LOCAL="true",
+        ISSUEGRAPH_WEBHOOKS_CREATE_LIMIT="0",  # ten hooks on one project in one minute
         ISSUEGRAPH_LOG_LEVEL="warning",
     )
 

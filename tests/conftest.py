@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,29 @@ def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Set
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()
+
+
+class FrozenClock:
+    """A clock that stands still until a test moves it on: windows end without waiting."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def rate_clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    """The rate limits' clock (issuegraph.ratelimits), frozen for this test."""
+    from issuegraph.ratelimits import service
+
+    clock = FrozenClock()
+    monkeypatch.setattr(service, "clock", clock)
+    return clock
 
 
 @pytest.fixture

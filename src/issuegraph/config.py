@@ -75,6 +75,16 @@ class Settings(BaseSettings):
         description="After a wake-up, wait this long so that a burst of commits is dispatched in one round",
     )
     webhooks_max_per_scope: int = Field(default=100, ge=1, description="Hooks per project or group")
+    # GitLab's webhook rate limits, per user and project (or group) a minute; 0 disables one.
+    webhooks_test_limit: int = Field(
+        default=5, ge=0, description="Hook tests a minute per user and project or group"
+    )
+    webhooks_resend_limit: int = Field(
+        default=5, ge=0, description="Hook event resends a minute per user and project or group"
+    )
+    webhooks_create_limit: int = Field(
+        default=5, ge=0, description="Hooks created a minute per user and project or group"
+    )
     smtp_url: str | None = Field(
         default=None,
         description="smtp://[user:password@]host[:port] (smtps:// for TLS); mail is off when unset",

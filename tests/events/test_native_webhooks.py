@@ -233,3 +233,20 @@ def test_graph_events_name_a_private_projects_issue_to_no_other_projects_hook(
         shown["id"],
         blocked["id"],
     }
+
+
+def test_redeliver_limit(factory: Any, receiver: Receiver, deliverer: Deliverer) -> None:
+    """Redeliveries share GitLab's resend limit (5 a minute per user and project): the 6th is 429
+    in the graph API's error shape, with Retry-After."""
+    project = factory.project("p1")
+    hook = _subscribe(factory, f"/projects/{project['id']}", receiver.url, ["issue.created"])
+    url = f"{G}/projects/{project['id']}/webhooks/{hook['id']}"
+    h = factory.admin.headers
+    factory.issue(project, "x")
+    deliverer.until_idle()
+    [log] = factory.client.get(f"{url}/deliveries", headers=h).json()
+    redeliver = f"{url}/deliveries/{log['id']}/redeliver"
+    assert [factory.client.post(redeliver, headers=h).status_code for _ in range(5)] == [200] * 5
+    limited = factory.client.post(redeliver, headers=h)
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "60"
+    assert limited.json()["error"]["code"] == "rate_limited"

@@ -575,6 +575,19 @@ class AuthThrottle(Base):
     banned_until: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+class RateLimit(Base):
+    """Requests counted per key in a fixed window, shared by every worker process (ratelimits).
+
+    The key names the limit and who is counted (`hooks_test:7:project:3`); the window ends
+    `window_end` (seconds since the epoch, compared as numbers alike on both backends)."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    window_end: Mapped[float] = mapped_column(Float)
+    hits: Mapped[int] = mapped_column(Integer)
+
+
 class ImportedObject(Base):
     """What an importer brought, by its source: a second run finds it here (no duplicate), and
     `fingerprint` (a digest of the source's fields) tells whether the source changed since."""

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
-import time
 import uuid
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,6 +26,7 @@ from issuegraph.events import delivery, payloads, signing, ssrf
 from issuegraph.issues.repository import load_views
 from issuegraph.projects import repository as projects_repo
 from issuegraph.projects.service import ProjectAccess
+from issuegraph.ratelimits import service as ratelimits
 
 PROJECT_FLAGS = (
     "push_events",
@@ -421,31 +419,16 @@ def list_logs(
     return list(session.scalars(query.order_by(WebhookLog.id.desc()).offset(offset).limit(limit)))
 
 
-class RateLimiter:
-    """GitLab's 5 requests a minute per user and project (or group) for tests and resends.
-
-    Per process: with several workers a caller may get a few more; the limit protects receivers
-    from a loop, it is not an accounting boundary."""
-
-    def __init__(self, limit: int = 5, window: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._hits: dict[tuple[Any, ...], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: tuple[Any, ...]) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            return True
-
-
-TEST_LIMIT = RateLimiter()
+def count_request(session: Session, action: str, actor: Actor, scope: Scope, settings: Settings) -> None:
+    """GitLab's limits on hook tests, resends and creation: per user and project (or group), a
+    minute (`ISSUEGRAPH_WEBHOOKS_{TEST,RESEND,CREATE}_LIMIT`, 0: none); Throttled past one.
+    Counted in the database, so every worker process and server shares the count."""
+    limits = {
+        "test": settings.webhooks_test_limit,
+        "resend": settings.webhooks_resend_limit,
+        "create": settings.webhooks_create_limit,
+    }
+    ratelimits.hit(session, f"hooks_{action}", f"{actor.user_id}:{scope.kind}:{scope.id}", limits[action])
 
 
 def send_now(prepared: delivery.Prepared, settings: Settings) -> delivery.Outcome:

@@ -19,6 +19,7 @@ from issuegraph.config import Settings
 from issuegraph.db.engine import Database
 from issuegraph.db.models import utcnow
 from issuegraph.events import delivery, dispatch, mail
+from issuegraph.ratelimits import service as ratelimits
 
 log = logging.getLogger("issuegraph.events")
 PRUNE_EVERY = timedelta(minutes=10)
@@ -91,6 +92,7 @@ class Worker:
         self._last_prune = now
         with self.database.session() as session:
             delivery.prune(session, now, self.settings)
+            ratelimits.prune(session)  # request counters of ended windows
 
     async def run(self, stop: threading.Event) -> None:
         loop = asyncio.get_running_loop()

@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
-from issuegraph.api.gitlab.hooks import TOO_MANY
 from issuegraph.config import get_settings
-from tests.events.conftest import fresh_rate_limits, settings  # noqa: F401 - loopback receiver allowed
+from tests.conftest import FrozenClock
+from tests.events.conftest import frozen_rate_clock, settings  # noqa: F401 - loopback receiver allowed
 from tests.events.receiver import Receiver, running_receiver
 
 PUBLIC_URL = "http://93.184.216.34/hook"  # a global address: valid, never called here
+TOO_MANY = {"message": {"error": "This endpoint has been requested too many times. Try again later."}}
 
 
 @pytest.fixture
@@ -241,6 +242,7 @@ def test_test_trigger(factory: Any, receiver: Receiver) -> None:
     assert factory.client.post(f"{base}/issues_events", headers=h).status_code == 422  # the 5th
     limited = factory.client.post(f"{base}/issues_events", headers=h)  # the 6th in a minute
     assert (limited.status_code, limited.json()) == (429, TOO_MANY)
+    assert limited.headers["Retry-After"] == "60"
 
 
 def test_group_hooks_need_owner(factory: Any) -> None:
@@ -257,3 +259,82 @@ def test_group_hooks_need_owner(factory: Any) -> None:
     assert created.status_code == 201
     assert created.json()["group_id"] == group["id"] and created.json()["subgroup_events"] is True
     assert [h["id"] for h in factory.client.get(url, headers=owner.headers).json()] == [created.json()["id"]]
+
+
+def test_resend_limit(factory: Any, receiver: Receiver, rate_clock: FrozenClock) -> None:
+    """events/:id/resend: 5 a minute per user and project, the 6th 429 with Retry-After; a
+    minute later it may resend again."""
+    project = factory.project("p1")
+    factory.issue(project, "sample")
+    h = factory.admin.headers
+    hook = factory.client.post(_hooks(project), headers=h, json={"url": receiver.url}).json()
+    base = f"{_hooks(project)}/{hook['id']}"
+    assert factory.client.post(f"{base}/test/issues_events", headers=h).status_code == 201
+    [log] = factory.client.get(f"{base}/events", headers=h).json()
+    resend = f"{base}/events/{log['id']}/resend"
+    assert [factory.client.post(resend, headers=h).status_code for _ in range(5)] == [201] * 5
+    limited = factory.client.post(resend, headers=h)
+    assert (limited.status_code, limited.json()) == (429, TOO_MANY)
+    assert limited.headers["Retry-After"] == "60"
+    assert len(receiver.requests) == 6  # the refused resend sent nothing
+    rate_clock.advance(60)
+    assert factory.client.post(resend, headers=h).status_code == 201
+
+
+def test_create_limit(factory: Any, rate_clock: FrozenClock) -> None:
+    """POST hooks: 5 attempts a minute per user and project (a refused one counts too, as on
+    GitLab); the 6th 429 with Retry-After and nothing written. Another user, another project
+    and the next minute have budgets of their own."""
+    project, other = factory.project("p1"), factory.project("p2")
+    h = factory.admin.headers
+    maintainer = factory.user()
+    factory.member(project, maintainer, 40)
+    statuses = [factory.client.post(_hooks(project), headers=h, json={"url": PUBLIC_URL}).status_code]
+    statuses.append(factory.client.post(_hooks(project), headers=h, json={"url": "not a url"}).status_code)
+    statuses += [
+        factory.client.post(_hooks(project), headers=h, json={"url": PUBLIC_URL}).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [201, 422, 201, 201, 201]
+    limited = factory.client.post(_hooks(project), headers=h, json={"url": PUBLIC_URL})
+    assert (limited.status_code, limited.json()) == (429, TOO_MANY)
+    assert limited.headers["Retry-After"] == "60"
+    assert len(factory.client.get(_hooks(project), headers=h).json()) == 4
+    missing = factory.client.post(_hooks(project), headers=h, json={})  # bad input first: 400
+    assert (missing.status_code, missing.json()) == (400, {"error": "url is missing"})
+    assert factory.client.post(_hooks(other), headers=h, json={"url": PUBLIC_URL}).status_code == 201
+    by_maintainer = factory.client.post(_hooks(project), headers=maintainer.headers, json={"url": PUBLIC_URL})
+    assert by_maintainer.status_code == 201
+    rate_clock.advance(59)
+    assert (
+        factory.client.post(_hooks(project), headers=h, json={"url": PUBLIC_URL}).headers["Retry-After"]
+        == "1"
+    )
+    rate_clock.advance(1)
+    assert factory.client.post(_hooks(project), headers=h, json={"url": PUBLIC_URL}).status_code == 201
+
+
+def test_group_hook_create_limit(factory: Any) -> None:
+    """Group hooks: 5 a minute per user and group, then 429 in GitLab's shape."""
+    group = factory.group("g1")
+    url = f"/api/v4/groups/{group['id']}/hooks"
+    h = factory.admin.headers
+    statuses = [factory.client.post(url, headers=h, json={"url": PUBLIC_URL}).status_code for _ in range(6)]
+    assert statuses == [201] * 5 + [429]
+    other = factory.group("g2")
+    answer = factory.client.post(f"/api/v4/groups/{other['id']}/hooks", headers=h, json={"url": PUBLIC_URL})
+    assert answer.status_code == 201
+
+
+def test_zero_disables_the_limits(factory: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ISSUEGRAPH_WEBHOOKS_CREATE_LIMIT=0 and ISSUEGRAPH_WEBHOOKS_TEST_LIMIT=0: no 429 however many."""
+    monkeypatch.setenv("ISSUEGRAPH_WEBHOOKS_CREATE_LIMIT", "0")
+    monkeypatch.setenv("ISSUEGRAPH_WEBHOOKS_TEST_LIMIT", "0")
+    get_settings.cache_clear()
+    project = factory.project("p1")
+    factory.issue(project, "sample")
+    h = factory.admin.headers
+    created = [factory.client.post(_hooks(project), headers=h, json={"url": receiver.url}) for _ in range(8)]
+    assert [r.status_code for r in created] == [201] * 8
+    test = f"{_hooks(project)}/{created[0].json()['id']}/test/issues_events"
+    assert [factory.client.post(test, headers=h).status_code for _ in range(8)] == [201] * 8

@@ -31,6 +31,8 @@ def render(request: Request, error: DomainError) -> Response:
         body = {"error": error.message}
     elif error.kind == ErrorKind.RULE and "iid" in error.details:
         body = {"message": f"#{error.details['iid']} cannot be added: {error.message}"}
+    elif error.code == "rate_limited":  # Grape's render_api_error! of a hash
+        body = {"message": {"error": error.message}}
     elif error.code == "close_denied":
         body = {"message": error.message, "open": error.details.get("open", [])}
     else:

@@ -16,7 +16,15 @@ from issuegraph.accounts.service import Actor
 from issuegraph.api.deps import get_actor, get_session
 from issuegraph.api.gitlab.dependencies import resource_router
 from issuegraph.api.gitlab.pagination import Page, offset_headers, page_of
-from issuegraph.api.gitlab.params import iid_path, int_param, list_param, project_ref, read_params, str_param
+from issuegraph.api.gitlab.params import (
+    iid_path,
+    int_param,
+    list_param,
+    project_ref,
+    read_params,
+    require,
+    str_param,
+)
 from issuegraph.api.gitlab.serializers import ts
 from issuegraph.api.responses import json_response
 from issuegraph.config import get_settings
@@ -29,7 +37,6 @@ from issuegraph.projects import service as projects
 
 router = resource_router()
 Params = dict[str, Any]
-TOO_MANY = {"message": {"error": "This endpoint has been requested too many times. Try again later."}}
 
 
 def _scope(session: Session, actor: Actor, kind: str, ref: str) -> Scope:
@@ -37,6 +44,14 @@ def _scope(session: Session, actor: Actor, kind: str, ref: str) -> Scope:
     if kind == "projects":
         return hooks.project_scope(projects.resolve_project(session, actor, project_ref(ref)))
     return hooks.group_scope(session, actor, projects.resolve_group(session, actor, project_ref(ref)))
+
+
+def _count(session: Session, action: str, actor: Actor, scope: Scope) -> None:
+    """GitLab's per-user rate limit on `action` in this project or group (429 past it). The
+    attempt counts whatever happens next, as on GitLab, so it is committed now; that also ends
+    the transaction before a test's or resend's request goes out."""
+    hooks.count_request(session, action, actor, scope, get_settings())
+    session.commit()
 
 
 def serialize(hook: Webhook, scope: Scope, *, full: bool = True) -> dict[str, Any]:
@@ -136,6 +151,8 @@ def add_hook(
     session: Session = Depends(get_session),
 ) -> Response:
     scope = _scope(session, actor, _kind(kind), ref)
+    require(params, "url")
+    _count(session, "create", actor, scope)
     hook = hooks.create_gitlab_hook(session, actor, scope, params, get_settings())
     return json_response(serialize(hook, scope), 201)
 
@@ -218,8 +235,7 @@ def resend(
 ) -> Response:
     scope = _scope(session, actor, _kind(kind), ref)
     hook = hooks.get_hook(session, scope, "gitlab", _hook_id(hook_id))
-    if not hooks.TEST_LIMIT.allow(("resend", actor.user_id, scope)):
-        return json_response(TOO_MANY, 429)
+    _count(session, "resend", actor, scope)
     outcome = hooks.resend_log(session, hook, iid_path(log_id, "hook_log_id"), get_settings())
     return json_response(
         {"response_status": outcome.status if outcome.status is not None else "internal error"}, 201
@@ -239,8 +255,7 @@ def test_hook(
     hook = hooks.get_hook(session, scope, "gitlab", _hook_id(hook_id))
     if trigger not in hooks.TEST_TRIGGERS:
         raise Invalid("invalid_parameter", "trigger does not have a valid value")
-    if not hooks.TEST_LIMIT.allow(("test", actor.user_id, scope)):
-        return json_response(TOO_MANY, 429)
+    _count(session, "test", actor, scope)
     outcome = hooks.test_hook(session, hook, scope, trigger, actor, get_settings())
     if outcome.status is not None and 200 <= outcome.status < 300:
         return json_response({"message": f"{outcome.status} {_reason(outcome.status)}"}, 201)

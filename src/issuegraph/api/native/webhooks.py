@@ -227,17 +227,9 @@ def _register(base: str, resolve: Callable[..., Scope]) -> None:
         session: SessionDep, actor: ActorDep, hook_id: HookId, log_id: LogId, scope: Scope = Depends(resolve)
     ) -> Response:
         hook = _hook(session, scope, hook_id)
-        if not hooks.TEST_LIMIT.allow(("redeliver", actor.user_id, scope)):
-            return json_response(
-                {
-                    "error": {
-                        "code": "rate_limited",
-                        "message": "Too many redeliveries; try again in a minute",
-                        "details": {},
-                    }
-                },
-                429,
-            )
+        # GitLab's resend limit (429 past it), counted whatever happens next: committed now.
+        hooks.count_request(session, "resend", actor, scope, get_settings())
+        session.commit()
         outcome = hooks.resend_log(session, hook, log_id, get_settings())
         return json_response({"response_status": outcome.status, "error": outcome.error})
 
