@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -57,9 +59,29 @@ class Receiver:
         raise AssertionError(f"expected {count} requests, got {len(self.requests)}")
 
 
+class _Server(ThreadingHTTPServer):
+    """Plain HTTP, or HTTPS with `tls`: the handshake runs in the connection's own thread."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: Any, tls: ssl.SSLContext | None) -> None:
+        self.tls = tls
+        super().__init__(address, handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = super().get_request()
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if self.tls is None:  # over TLS a client that refuses the certificate is expected
+            super().handle_error(request, client_address)
+
+
 @contextmanager
-def running_receiver(port: int = 0) -> Iterator[Receiver]:
-    """A receiver on 127.0.0.1 (`port` 0: any free port), stopped on exit."""
+def running_receiver(port: int = 0, tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """A receiver on 127.0.0.1 (`port` 0: any free port), over HTTPS with `tls`, stopped on exit."""
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -80,9 +102,9 @@ def running_receiver(port: int = 0) -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server = _Server(("127.0.0.1", port), Handler, tls)
+    scheme = "https" if tls is not None else "http"
+    receiver.url = f"{scheme}://127.0.0.1:{server.server_address[1]}/hook"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

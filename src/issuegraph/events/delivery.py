@@ -60,6 +60,7 @@ class HookTarget:
     secrets: list[str]
     url_variables: dict[str, str]
     custom_headers: dict[str, str]
+    verify_tls: bool = True
 
     @classmethod
     def of(cls, hook: Webhook) -> HookTarget:
@@ -71,7 +72,13 @@ class HookTarget:
             list(hook.secrets or []),
             dict(hook.url_variables or {}),
             dict(hook.custom_headers or {}),
+            verify_tls(hook),
         )
+
+
+def verify_tls(hook: Webhook) -> bool:
+    """A GitLab hook's `enable_ssl_verification` (on unless turned off); native hooks always verify."""
+    return hook.flavor != "gitlab" or bool((hook.options or {}).get("enable_ssl_verification", True))
 
 
 @dataclass
@@ -80,6 +87,7 @@ class Prepared:
     headers: dict[str, str]
     body: bytes
     logged_headers: dict[str, str]
+    verify_tls: bool = True  # check the receiver's certificate (https only)
 
 
 @dataclass
@@ -136,7 +144,7 @@ def prepare(
     logged = {**redacted, **own}
     if "X-Gitlab-Token" in logged:
         logged["X-Gitlab-Token"] = "[REDACTED]"
-    return Prepared(url=url, headers=headers, body=body, logged_headers=logged)
+    return Prepared(url=url, headers=headers, body=body, logged_headers=logged, verify_tls=hook.verify_tls)
 
 
 def _event_uuid(event_id: int | None, fallback: str) -> str:
@@ -148,8 +156,14 @@ def _event_uuid(event_id: int | None, fallback: str) -> str:
 
 
 def new_client(
-    settings: Settings, connections: int = CONCURRENCY, tls: ssl.SSLContext | None = None
+    settings: Settings,
+    connections: int = CONCURRENCY,
+    tls: ssl.SSLContext | None = None,
+    *,
+    verify: bool = True,
 ) -> httpx.AsyncClient:
+    """A client for deliveries; `verify=False` skips the receiver's certificate check (a hook with
+    `enable_ssl_verification: false`), otherwise `tls` (or the default CA bundle) checks it."""
     timeout = httpx.Timeout(settings.webhooks_timeout, connect=settings.webhooks_connect_timeout)
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     return httpx.AsyncClient(
@@ -157,7 +171,7 @@ def new_client(
         limits=limits,
         follow_redirects=False,
         trust_env=False,
-        verify=tls if tls is not None else True,
+        verify=(tls if tls is not None else True) if verify else False,
     )
 
 
@@ -166,30 +180,43 @@ class Sender:
 
     One client with many connections spends its time in its pool's bookkeeping (every queued
     request scans every connection); a lane's client holds a connection or two, so that cost
-    stays flat and the lanes keep their connections alive across rounds."""
+    stays flat and the lanes keep their connections alive across rounds. A lane opens a second,
+    non-verifying client the first time it sends for a hook with `enable_ssl_verification: false`:
+    the verifying clients never skip a check."""
 
     def __init__(self, settings: Settings, lanes: int = CONCURRENCY) -> None:
         self.settings = settings
         tls = ssl.create_default_context()  # loading the CA bundle once, not once a lane
         self.clients = [new_client(settings, connections=2, tls=tls) for _ in range(lanes)]
+        self.unverified: list[httpx.AsyncClient | None] = [None] * lanes
 
     async def __aenter__(self) -> Sender:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for client in self.clients:
-            await client.aclose()
+        for client in [*self.clients, *self.unverified]:
+            if client is not None:
+                await client.aclose()
+
+    def _client(self, lane: int, verify: bool) -> httpx.AsyncClient:
+        if verify:
+            return self.clients[lane]
+        client = self.unverified[lane]
+        if client is None:
+            client = self.unverified[lane] = new_client(self.settings, connections=2, verify=False)
+        return client
 
     async def send_all(self, prepared: list[Prepared]) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(prepared)
         queue = list(range(len(prepared) - 1, -1, -1))
 
-        async def lane(client: httpx.AsyncClient) -> None:
+        async def lane(number: int) -> None:
             while queue:
                 index = queue.pop()
+                client = self._client(number, prepared[index].verify_tls)
                 outcomes[index] = await send(prepared[index], self.settings, client)
 
-        await asyncio.gather(*(lane(c) for c in self.clients[: max(1, len(prepared))]))
+        await asyncio.gather(*(lane(n) for n in range(min(len(self.clients), max(1, len(prepared))))))
         return [o if o is not None else Outcome(error="not sent") for o in outcomes]
 
 

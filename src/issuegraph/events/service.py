@@ -435,7 +435,7 @@ def send_now(prepared: delivery.Prepared, settings: Settings) -> delivery.Outcom
     """Send one request from request code (tests, resends) and wait for the answer."""
 
     async def go() -> delivery.Outcome:
-        async with delivery.new_client(settings) as client:
+        async with delivery.new_client(settings, verify=prepared.verify_tls) as client:
             return await delivery.send(prepared, settings, client)
 
     from issuegraph.api import runner
