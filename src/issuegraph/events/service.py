@@ -10,7 +10,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -145,17 +145,6 @@ def check_url(url: str, variables: dict[str, str], settings: Settings) -> str:
     return url
 
 
-def _pairs(value: Any, name: str) -> dict[str, str] | None:
-    """GitLab's `[{key, value}]` arrays (a JSON object of key: value is also taken)."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
-    if not isinstance(value, list) or not all(isinstance(item, dict) and "key" in item for item in value):
-        raise Invalid("invalid_parameter", f"{name} is invalid")
-    return {str(item["key"]): str(item.get("value", "")) for item in value}
-
-
 def valid_variable(key: str, value: str) -> bool:
     return bool(_VAR_KEY.match(key)) and 1 <= len(value) <= 100
 
@@ -188,89 +177,76 @@ def _limit(session: Session, scope: Scope, flavor: str, settings: Settings) -> N
 # ---------------------------------------------------------------- GitLab hooks
 
 
-def _flags(scope: Scope) -> tuple[str, ...]:
+@dataclass
+class GitlabHookFields:
+    """What a create or an edit of a GitLab hook gives, as the face parsed it; None: not given."""
+
+    url: str | None = None
+    token: str | None = None  # "" removes it
+    signing_token: str | None = None  # "" removes it
+    url_variables: dict[str, str] | None = None
+    custom_headers: dict[str, str] | None = None
+    flags: dict[str, bool] = field(default_factory=dict)  # the event flags given
+    push_events_branch_filter: str | None = None
+    branch_filter_strategy: str | None = None
+    custom_webhook_template: str | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+def flags_for(scope: Scope) -> tuple[str, ...]:
+    """The event flags a hook of this scope has (a group hook has a few more)."""
     return GROUP_FLAGS if scope.kind == "group" else PROJECT_FLAGS
 
 
-def bool_param(params: dict[str, Any], name: str) -> bool | None:
-    """GitLab's booleans: true/false, 1/0, yes/no, t/f, any case; absent or empty is None."""
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    text = str(value).lower()
-    if text in ("true", "1", "yes", "t"):
-        return True
-    if text in ("false", "0", "no", "f"):
-        return False
-    raise Invalid("invalid_parameter", f"{name} is invalid")
-
-
-def str_param(params: dict[str, Any], name: str) -> str | None:
-    value = params.get(name)
-    if value is None:
-        return None
-    if isinstance(value, list | dict):
-        raise Invalid("invalid_parameter", f"{name} is invalid")
-    return str(value)
-
-
-def _apply_gitlab_options(hook: Webhook, scope: Scope, params: dict[str, Any], creating: bool) -> None:
+def _apply_gitlab_options(hook: Webhook, scope: Scope, given: GitlabHookFields, creating: bool) -> None:
     options = dict(hook.options or {})
     if creating:
-        for flag in _flags(scope):
+        for flag in flags_for(scope):
             options[flag] = FLAG_DEFAULTS.get(flag, False)
         options["branch_filter_strategy"] = "wildcard"
-    for flag in _flags(scope):
-        value = bool_param(params, flag)
-        if value is not None:
-            options[flag] = value
-    for name in STRING_OPTIONS:
-        text = str_param(params, name)
-        if text is not None:
-            options[name] = text
+    options.update({flag: value for flag, value in given.flags.items() if flag in flags_for(scope)})
+    if given.custom_webhook_template is not None:
+        options["custom_webhook_template"] = given.custom_webhook_template
     if len(options.get("custom_webhook_template") or "") > MAX_TEMPLATE:
         raise RuleViolation(
             "invalid_template", "Custom webhook template is too long (maximum is 4096 characters)"
         )
-    strategy = str_param(params, "branch_filter_strategy")
-    if strategy is not None:
-        if strategy not in BRANCH_FILTER_STRATEGIES:
+    if given.branch_filter_strategy is not None:
+        if given.branch_filter_strategy not in BRANCH_FILTER_STRATEGIES:
             raise Invalid("invalid_parameter", "branch_filter_strategy does not have a valid value")
-        options["branch_filter_strategy"] = strategy
+        options["branch_filter_strategy"] = given.branch_filter_strategy
+    if given.push_events_branch_filter is not None:
+        options["push_events_branch_filter"] = given.push_events_branch_filter
     hook.options = options
-    for name in ("name", "description"):
-        text = str_param(params, name)
-        if text is not None:
-            setattr(hook, name, text)
+    if given.name is not None:
+        hook.name = given.name
+    if given.description is not None:
+        hook.description = given.description
 
 
 def create_gitlab_hook(
-    session: Session, actor: Actor, scope: Scope, params: dict[str, Any], settings: Settings
+    session: Session, actor: Actor, scope: Scope, given: GitlabHookFields, settings: Settings
 ) -> Webhook:
-    url = params.get("url")
-    if url in (None, ""):
+    if not given.url:
         raise Invalid("missing_parameter", "url is missing")
-    variables = _pairs(params.get("url_variables"), "url_variables") or {}
+    variables = given.url_variables or {}
     if any(not valid_variable(k, v) for k, v in variables.items()) or len(variables) > MAX_VARIABLES:
         raise RuleViolation("invalid_url", "Invalid url given")
-    headers = _pairs(params.get("custom_headers"), "custom_headers") or {}
+    headers = given.custom_headers or {}
     if any(not valid_header(k, v) for k, v in headers.items()) or len(headers) > MAX_VARIABLES:
         raise RuleViolation("invalid_headers", "Custom headers must be a valid json schema")
-    token = params.get("token")
-    signing_token = params.get("signing_token")
-    _validate_token(token)
-    _validate_signing(signing_token)
+    _validate_token(given.token)
+    _validate_signing(given.signing_token)
     hook = Webhook(
         flavor="gitlab",
         project_id=scope.id if scope.kind == "project" else None,
         group_id=scope.id if scope.kind == "group" else None,
-        url=check_url(str(url), variables, settings),
+        url=check_url(given.url, variables, settings),
         name="",
         description="",
-        token=str(token) if token else None,
-        secrets=[signing_token] if signing_token else [],
+        token=given.token or None,
+        secrets=[given.signing_token] if given.signing_token else [],
         options={},
         event_types=[],
         url_variables=variables,
@@ -281,55 +257,45 @@ def create_gitlab_hook(
         created_at=utcnow(),
         updated_at=utcnow(),
     )
-    _apply_gitlab_options(hook, scope, params, creating=True)
+    _apply_gitlab_options(hook, scope, given, creating=True)
     _limit(session, scope, "gitlab", settings)
     session.add(hook)
     session.flush()
     return hook
 
 
-_NOT_EDITS = frozenset({"id", "hook_id", "private_token"})
-
-
 def update_gitlab_hook(
-    session: Session, hook: Webhook, scope: Scope, params: dict[str, Any], settings: Settings
+    session: Session, hook: Webhook, scope: Scope, given: GitlabHookFields, settings: Settings
 ) -> Webhook:
-    if not {k for k in params if k not in _NOT_EDITS}:
-        raise Invalid("no_parameters", "No parameters provided")
     variables = dict(hook.url_variables or {})
-    given_variables = _pairs(params.get("url_variables"), "url_variables")
-    if given_variables:
-        if any(not valid_variable(k, v) for k, v in given_variables.items()):
+    if given.url_variables:
+        if any(not valid_variable(k, v) for k, v in given.url_variables.items()):
             raise RuleViolation("invalid_url", "Invalid url given")
-        variables.update(given_variables)  # merged, as GitLab
+        variables.update(given.url_variables)  # merged, as GitLab
     headers = dict(hook.custom_headers or {})
-    given_headers = _pairs(params.get("custom_headers"), "custom_headers")
-    if given_headers and any(not valid_header(k, v) for k, v in given_headers.items()):
+    if given.custom_headers and any(not valid_header(k, v) for k, v in given.custom_headers.items()):
         raise RuleViolation("invalid_headers", "Custom headers validation failed")
-    url = params.get("url")
-    token = params.get("token")
-    _validate_token(token)
-    if url not in (None, "") and str(url).strip() != hook.url:
-        hook.url = check_url(str(url), variables, settings)
-        if token is None:  # a new URL without a new token drops the old token (GitLab)
+    _validate_token(given.token)
+    if given.url and given.url.strip() != hook.url:
+        hook.url = check_url(given.url, variables, settings)
+        if given.token is None:  # a new URL without a new token drops the old token (GitLab)
             hook.token = None
-        if given_headers is None:
+        if given.custom_headers is None:
             headers = {}
-    elif given_variables:
+    elif given.url_variables:
         check_url(hook.url, variables, settings)
-    if given_headers:
-        headers.update(given_headers)
+    if given.custom_headers:
+        headers.update(given.custom_headers)
     if len(variables) > MAX_VARIABLES or len(headers) > MAX_VARIABLES:
         raise RuleViolation("invalid_headers", "Custom headers validation failed")
     hook.url_variables = variables
     hook.custom_headers = headers
-    if token is not None:
-        hook.token = str(token) or None
-    if "signing_token" in params:
-        secret = params.get("signing_token")
-        _validate_signing(secret)
-        hook.secrets = [secret] if secret else []
-    _apply_gitlab_options(hook, scope, params, creating=False)
+    if given.token is not None:
+        hook.token = given.token or None
+    if given.signing_token is not None:
+        _validate_signing(given.signing_token)
+        hook.secrets = [given.signing_token] if given.signing_token else []
+    _apply_gitlab_options(hook, scope, given, creating=False)
     hook.updated_at = utcnow()
     session.flush()
     return hook

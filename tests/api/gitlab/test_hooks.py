@@ -120,6 +120,33 @@ def test_invalid_input(factory: Any) -> None:
     assert factory.client.get(_hooks(project), headers=h).json() == []  # nothing half-written
 
 
+def test_option_types(factory: Any) -> None:
+    """Booleans as GitLab reads them (true/1/yes/t, false/0/no/f), anything else 400; a list where
+    a text belongs 400; signing_token null or "" removes it; a project hook ignores group flags."""
+    project = factory.project("p1")
+    h = factory.admin.headers
+    hook = factory.client.post(
+        _hooks(project),
+        headers=h,
+        json={"url": PUBLIC_URL, "issues_events": "yes", "push_events": "0", "subgroup_events": "x"},
+    )
+    assert hook.status_code == 201, hook.text
+    assert (hook.json()["issues_events"], hook.json()["push_events"]) == (True, False)
+    assert "subgroup_events" not in hook.json()
+    url = f"{_hooks(project)}/{hook.json()['id']}"
+    bad = factory.client.put(url, headers=h, json={"note_events": "sometimes"})
+    assert (bad.status_code, bad.json()) == (400, {"error": "note_events is invalid"})
+    listed = factory.client.put(url, headers=h, json={"token": ["a", "b"]})
+    assert (listed.status_code, listed.json()) == (400, {"error": "token is invalid"})
+    secret = "whsec_" + "A" * 43 + "="
+    for removal in (None, ""):
+        assert factory.client.put(url, headers=h, json={"signing_token": secret}).json()[
+            "signing_token_present"
+        ]
+        removed = factory.client.put(url, headers=h, json={"signing_token": removal})
+        assert removed.json()["signing_token_present"] is False
+
+
 def test_hook_limit(factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the per-project limit: 422 Maximum number of project hooks (N) exceeded."""
     monkeypatch.setenv("ISSUEGRAPH_WEBHOOKS_MAX_PER_SCOPE", "2")

@@ -17,6 +17,7 @@ from issuegraph.api.deps import get_actor, get_session
 from issuegraph.api.gitlab.dependencies import resource_router
 from issuegraph.api.gitlab.pagination import Page, offset_headers, page_of
 from issuegraph.api.gitlab.params import (
+    bool_param,
     iid_path,
     int_param,
     list_param,
@@ -37,6 +38,8 @@ from issuegraph.projects import service as projects
 
 router = resource_router()
 Params = dict[str, Any]
+# Parameters of an edit that are not edits (GitLab's `No parameters provided` ignores them).
+_NOT_EDITS = frozenset({"id", "hook_id", "private_token"})
 
 
 def _scope(session: Session, actor: Actor, kind: str, ref: str) -> Scope:
@@ -44,6 +47,40 @@ def _scope(session: Session, actor: Actor, kind: str, ref: str) -> Scope:
     if kind == "projects":
         return hooks.project_scope(projects.resolve_project(session, actor, project_ref(ref)))
     return hooks.group_scope(session, actor, projects.resolve_group(session, actor, project_ref(ref)))
+
+
+def _pairs(params: Params, name: str) -> dict[str, str] | None:
+    """GitLab's `[{key, value}]` arrays (a JSON object of key: value is also taken)."""
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    if not isinstance(value, list) or not all(isinstance(item, dict) and "key" in item for item in value):
+        raise Invalid("invalid_parameter", f"{name} is invalid")
+    return {str(item["key"]): str(item.get("value", "")) for item in value}
+
+
+def _fields(params: Params, scope: Scope) -> hooks.GitlabHookFields:
+    """The hook attributes of a create or edit, typed; what python-gitlab sends that GitLab
+    ignores (`resource_deploy_token_events`, say) is accepted and dropped."""
+    signing_token = str_param(params, "signing_token")
+    if signing_token is None and "signing_token" in params:
+        signing_token = ""  # null removes it, as an empty string does
+    flags = {flag: bool_param(params, flag) for flag in hooks.flags_for(scope)}
+    return hooks.GitlabHookFields(
+        url=str_param(params, "url") or None,
+        token=str_param(params, "token"),
+        signing_token=signing_token,
+        url_variables=_pairs(params, "url_variables"),
+        custom_headers=_pairs(params, "custom_headers"),
+        flags={flag: value for flag, value in flags.items() if value is not None},
+        push_events_branch_filter=str_param(params, "push_events_branch_filter"),
+        branch_filter_strategy=str_param(params, "branch_filter_strategy"),
+        custom_webhook_template=str_param(params, "custom_webhook_template"),
+        name=str_param(params, "name"),
+        description=str_param(params, "description"),
+    )
 
 
 def _count(session: Session, action: str, actor: Actor, scope: Scope) -> None:
@@ -152,8 +189,9 @@ def add_hook(
 ) -> Response:
     scope = _scope(session, actor, _kind(kind), ref)
     require(params, "url")
+    given = _fields(params, scope)
     _count(session, "create", actor, scope)
-    hook = hooks.create_gitlab_hook(session, actor, scope, params, get_settings())
+    hook = hooks.create_gitlab_hook(session, actor, scope, given, get_settings())
     return json_response(serialize(hook, scope), 201)
 
 
@@ -168,7 +206,9 @@ def edit_hook(
 ) -> Response:
     scope = _scope(session, actor, _kind(kind), ref)
     hook = hooks.get_hook(session, scope, "gitlab", _hook_id(hook_id))
-    hooks.update_gitlab_hook(session, hook, scope, params, get_settings())
+    if not {k for k in params if k not in _NOT_EDITS}:
+        raise Invalid("no_parameters", "No parameters provided")
+    hooks.update_gitlab_hook(session, hook, scope, _fields(params, scope), get_settings())
     return json_response(serialize(hook, scope))
 
 
