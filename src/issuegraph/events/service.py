@@ -22,7 +22,7 @@ from issuegraph.config import Settings
 from issuegraph.db.models import Issue, Namespace, Note, Webhook, WebhookLog, utcnow
 from issuegraph.domain.errors import Forbidden, Invalid, NotFound, RuleViolation
 from issuegraph.domain.roles import AccessLevel
-from issuegraph.events import delivery, payloads, signing, ssrf
+from issuegraph.events import branch_filters, delivery, payloads, signing, ssrf
 from issuegraph.issues.repository import load_views
 from issuegraph.projects import repository as projects_repo
 from issuegraph.projects.service import ProjectAccess
@@ -218,6 +218,10 @@ def _apply_gitlab_options(hook: Webhook, scope: Scope, given: GitlabHookFields, 
         options["branch_filter_strategy"] = given.branch_filter_strategy
     if given.push_events_branch_filter is not None:
         options["push_events_branch_filter"] = given.push_events_branch_filter
+    # Checked on every save, as GitLab validates the hook; the filter has no effect here (no pushes).
+    options["push_events_branch_filter"] = branch_filters.checked(
+        options.get("branch_filter_strategy", "wildcard"), options.get("push_events_branch_filter")
+    )
     hook.options = options
     if given.name is not None:
         hook.name = given.name

@@ -147,6 +147,47 @@ def test_option_types(factory: Any) -> None:
         assert removed.json()["signing_token_present"] is False
 
 
+def test_branch_filters_validated_as_gitlab(factory: Any) -> None:
+    """push_events_branch_filter is checked by its strategy: 422 Invalid branch filter given for
+    a bad regex or wildcard, on create and on edit, nothing written; a wildcard is squished,
+    all_branches drops the filter; valid ones are echoed."""
+    project = factory.project("p1")
+    h = factory.admin.headers
+    invalid = {"message": "Invalid branch filter given"}
+    bad_regex = factory.client.post(
+        _hooks(project),
+        headers=h,
+        json={"url": PUBLIC_URL, "branch_filter_strategy": "regex", "push_events_branch_filter": "("},
+    )
+    assert (bad_regex.status_code, bad_regex.json()) == (422, invalid)
+    bad_wildcard = factory.client.post(
+        _hooks(project), headers=h, json={"url": PUBLIC_URL, "push_events_branch_filter": "bad branch name"}
+    )
+    assert (bad_wildcard.status_code, bad_wildcard.json()) == (422, invalid)
+    assert factory.client.get(_hooks(project), headers=h).json() == []
+    created = factory.client.post(
+        _hooks(project), headers=h, json={"url": PUBLIC_URL, "push_events_branch_filter": "  * "}
+    )
+    assert created.status_code == 201
+    assert (created.json()["branch_filter_strategy"], created.json()["push_events_branch_filter"]) == (
+        "wildcard",
+        "*",
+    )
+    url = f"{_hooks(project)}/{created.json()['id']}"
+    # "*" is a fine wildcard but no regular expression: the stored filter is checked again.
+    to_regex = factory.client.put(url, headers=h, json={"branch_filter_strategy": "regex"})
+    assert (to_regex.status_code, to_regex.json()) == (422, invalid)
+    assert factory.client.get(url, headers=h).json()["branch_filter_strategy"] == "wildcard"
+    regex = factory.client.put(
+        url, headers=h, json={"branch_filter_strategy": "regex", "push_events_branch_filter": "^release/.+$"}
+    )
+    assert regex.json()["push_events_branch_filter"] == "^release/.+$"
+    look_ahead = factory.client.put(url, headers=h, json={"push_events_branch_filter": "^(?!main)"})
+    assert (look_ahead.status_code, look_ahead.json()) == (422, invalid)  # RE2 has no look-arounds
+    everything = factory.client.put(url, headers=h, json={"branch_filter_strategy": "all_branches"})
+    assert everything.json()["push_events_branch_filter"] is None
+
+
 def test_hook_limit(factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the per-project limit: 422 Maximum number of project hooks (N) exceeded."""
     monkeypatch.setenv("ISSUEGRAPH_WEBHOOKS_MAX_PER_SCOPE", "2")
