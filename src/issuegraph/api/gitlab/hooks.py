@@ -26,6 +26,7 @@ from issuegraph.api.gitlab.params import (
     require,
     str_param,
 )
+from issuegraph.api.gitlab.schemas import TOO_MANY_REQUESTS
 from issuegraph.api.gitlab.serializers import ts
 from issuegraph.api.responses import json_response
 from issuegraph.config import get_settings
@@ -179,7 +180,7 @@ def get_hook(
     return json_response(serialize(hooks.get_hook(session, scope, "gitlab", _hook_id(hook_id)), scope))
 
 
-@router.post("/{kind}/{ref}/hooks", status_code=201)
+@router.post("/{kind}/{ref}/hooks", status_code=201, responses=TOO_MANY_REQUESTS)
 def add_hook(
     kind: str,
     ref: str,
@@ -264,7 +265,9 @@ def hook_events(
     return json_response([serialize_log(log, bodies[log.id]) for log in logs])
 
 
-@router.post("/{kind}/{ref}/hooks/{hook_id}/events/{log_id}/resend", status_code=201)
+@router.post(
+    "/{kind}/{ref}/hooks/{hook_id}/events/{log_id}/resend", status_code=201, responses=TOO_MANY_REQUESTS
+)
 def resend(
     kind: str,
     ref: str,
@@ -282,7 +285,7 @@ def resend(
     )
 
 
-@router.post("/{kind}/{ref}/hooks/{hook_id}/test/{trigger}", status_code=201)
+@router.post("/{kind}/{ref}/hooks/{hook_id}/test/{trigger}", status_code=201, responses=TOO_MANY_REQUESTS)
 def test_hook(
     kind: str,
     ref: str,

@@ -334,6 +334,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+# GitLab's per-user rate limits (hook tests, resends, creation): Grape's error hash, Retry-After.
+TOO_MANY_REQUESTS: dict[int | str, dict[str, Any]] = {
+    429: {"model": Message, "description": "Rate limited; Retry-After gives the seconds to wait"}
+}
+
+
 def _ref(path: str, method: str) -> str:
     return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
 

@@ -55,6 +55,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Invalid token"},
     404: {"model": ErrorBody, "description": "Project, group or issue not found (or not readable)"},
 }
+TOO_MANY_REQUESTS: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorBody, "description": "`rate_limited`; Retry-After gives the seconds to wait"}
+}
 
 
 class Reached(BaseModel):

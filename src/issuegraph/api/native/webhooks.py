@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from issuegraph.accounts.service import Actor
 from issuegraph.api.deps import get_actor, get_session
 from issuegraph.api.gitlab.serializers import ts
-from issuegraph.api.native.schemas import ERRORS
+from issuegraph.api.native.schemas import ERRORS, TOO_MANY_REQUESTS
 from issuegraph.api.responses import json_response
 from issuegraph.config import get_settings
 from issuegraph.db.models import Webhook, WebhookLog
@@ -222,7 +222,11 @@ def _register(base: str, resolve: Callable[..., Scope]) -> None:
         bodies = delivery.log_payloads(session, logs)
         return json_response([serialize_log(log, bodies[log.id]) for log in logs])
 
-    @router.post(base + "/{hook_id}/deliveries/{log_id}/redeliver", summary="Send a logged delivery again")
+    @router.post(
+        base + "/{hook_id}/deliveries/{log_id}/redeliver",
+        summary="Send a logged delivery again",
+        responses=TOO_MANY_REQUESTS,
+    )
     def redeliver(
         session: SessionDep, actor: ActorDep, hook_id: HookId, log_id: LogId, scope: Scope = Depends(resolve)
     ) -> Response:
