@@ -250,3 +250,25 @@ def test_redeliver_limit(factory: Any, receiver: Receiver, deliverer: Deliverer)
     limited = factory.client.post(redeliver, headers=h)
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "60"
     assert limited.json()["error"]["code"] == "rate_limited"
+
+
+def test_children_done_names_a_child_only_where_the_hooks_audience_may_read_it(
+    factory: Any, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    """The last open sub-issue, in a private project, closes: the parent's project hears
+    `issue.children_done` without the child's id."""
+    here = factory.project("here", visibility="public")
+    private = factory.project("private")
+    parent, child = factory.issue(here, "parent"), factory.issue(private, "child")
+    factory.link(parent, child, "parent_of")
+    hook = _subscribe(factory, f"/projects/{here['id']}", receiver.url, ["issue.children_done"])
+    closed = factory.client.put(
+        f"/api/v4/projects/{private['id']}/issues/{child['iid']}",
+        headers=factory.admin.headers,
+        json={"state_event": "close"},
+    )
+    assert closed.status_code == 200, closed.text
+    deliverer.until_idle()
+    [done] = _verified(receiver, hook["secret"], 1)
+    assert done["type"] == "issue.children_done" and done["data"]["issue"]["id"] == parent["id"]
+    assert done["data"]["cause"]["child_id"] is None

@@ -42,6 +42,7 @@ NATIVE_TYPES = (
     "issue.children_done",
 )
 GRAPH_TYPES = frozenset({"issue.blocked", "issue.unblocked", "issue.children_done"})
+CAUSE_ISSUE_KEYS = ("blocker_id", "child_id")  # issues a graph event's cause names
 
 
 def _payload(event: Event) -> dict[str, Any]:
@@ -143,10 +144,12 @@ def _occurrences(event: Event, batch: Batch) -> list[Occurrence]:
         return _link_occurrences(event, payload, batch)
     if kind in GRAPH_TYPES:  # native only: GitLab has no such event
         cause = dict(payload.get("cause") or {})
-        blocker = batch.views.get(int(cause.get("blocker_id") or 0))
         this = batch.views.get(event.issue_id)
-        if cause.get("blocker_id") and not (blocker and this and names_other(this, blocker)):
-            payload = {**payload, "cause": {**cause, "blocker_id": None}}
+        for key in CAUSE_ISSUE_KEYS:  # the blocker, the child that closed
+            named = batch.views.get(int(cause.get(key) or 0))
+            if cause.get(key) and not (named and this and names_other(this, named)):
+                cause[key] = None
+        payload = {**payload, "cause": cause}
         return [Occurrence(event.issue_id, event.project_id, None, native_type=kind, native_data=payload)]
     return []
 
@@ -216,9 +219,8 @@ def _load(session: Session, events: Sequence[Event], base: str) -> Batch:
         for key in ("source_id", "target_id"):
             if key in payload:
                 issue_ids.add(int(payload[key]))
-        blocker_id = dict(payload.get("cause") or {}).get("blocker_id")
-        if blocker_id:
-            issue_ids.add(int(blocker_id))
+        cause = dict(payload.get("cause") or {})
+        issue_ids |= {int(cause[key]) for key in CAUSE_ISSUE_KEYS if cause.get(key)}
         if "note_id" in payload:
             note_ids.add(int(payload["note_id"]))
     issues = list(session.scalars(select(Issue).where(Issue.id.in_(issue_ids)))) if issue_ids else []
