@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from tests.events.conftest import Deliverer
@@ -115,3 +116,62 @@ def test_stream_resumes_with_last_event_id(factory: Any, deliverer: Deliverer) -
     assert [e for _, e in events] == ["issue.created"] * 3
     resumed = first_events({**factory.admin.headers, "Last-Event-ID": events[0][0]}, 2)
     assert resumed == events[1:]
+
+
+def _next_event_or_end(lines: Iterator[str]) -> str | None:
+    """The type of the next event the stream sends, or None when the server ends it."""
+    for line in lines:
+        if line.startswith("event:"):
+            return line.partition(":")[2].strip()
+        if line.startswith(": keep-alive"):
+            return "keep-alive"
+    return None
+
+
+def test_stream_stops_when_the_reader_loses_access(factory: Any, deliverer: Deliverer) -> None:
+    """A member removed from a private project while their stream is open gets none of the
+    project's later events: the stream ends at the next change instead of sending it."""
+    project = factory.project("p1")
+    member = factory.user()
+    factory.member(project, member, 30)
+    factory.issue(project, "before")
+    deliverer.round()
+    url = f"{G}/events/stream?project={project['id']}"
+    with factory.client.stream("GET", url, headers=member.headers) as response:
+        lines = response.iter_lines()
+        assert _next_event_or_end(lines) == "issue.created"
+        factory.issue(project, "while a member")  # sent: the check before sending lets it through
+        deliverer.round()
+        assert _next_event_or_end(lines) == "issue.created"
+        removed = factory.client.delete(
+            f"/api/v4/projects/{project['id']}/members/{member.id}", headers=factory.admin.headers
+        )
+        assert removed.status_code == 204, removed.text
+        factory.issue(project, "after the removal")
+        deliverer.round()
+        assert _next_event_or_end(lines) is None
+
+
+def test_stream_stops_when_the_token_is_revoked(factory: Any, deliverer: Deliverer) -> None:
+    """A stream opened with a token that is revoked afterwards sends nothing more."""
+    project = factory.project("pub", visibility="public")
+    reader = factory.user()
+    factory.issue(project, "before")
+    deliverer.round()
+    url = f"{G}/events/stream?project={project['id']}"
+    with factory.client.stream("GET", url, headers=reader.headers) as response:
+        lines = response.iter_lines()
+        assert _next_event_or_end(lines) == "issue.created"
+        factory.issue(project, "while the token is valid")
+        deliverer.round()
+        assert _next_event_or_end(lines) == "issue.created"
+        token_id = factory.client.get("/api/v4/personal_access_tokens/self", headers=reader.headers).json()[
+            "id"
+        ]
+        revoked = factory.client.delete(
+            f"/api/v4/personal_access_tokens/{token_id}", headers=factory.admin.headers
+        )
+        assert revoked.status_code == 204, revoked.text
+        factory.issue(project, "after the revocation")
+        deliverer.round()
+        assert _next_event_or_end(lines) is None
