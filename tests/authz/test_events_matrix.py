@@ -203,7 +203,8 @@ def seen_events(items: list[dict[str, Any]]) -> list[tuple[str, int | None, froz
     out = []
     for item in items:
         data = item["data"]
-        names = {data.get("source_id"), data.get("target_id"), (data.get("cause") or {}).get("blocker_id")}
+        cause = data.get("cause") or {}
+        names = {data.get("source_id"), data.get("target_id"), cause.get("blocker_id"), cause.get("child_id")}
         names = {n for n in names if isinstance(n, int) and n != item["issue_id"]}
         out.append((item["type"], item["issue_id"], frozenset(names), data.get("note_id")))
     return out

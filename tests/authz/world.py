@@ -321,6 +321,7 @@ ISSUE_ID_KEYS = {
     "target_issue_id",
     "source_issue_id",
     "blocker_id",
+    "child_id",
 }
 ISSUE_ID_LIST_KEYS = {"ready", "critical_path"}
 

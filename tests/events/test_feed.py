@@ -77,6 +77,31 @@ def test_link_events_naming_an_unreadable_issue_are_left_out(factory: Any, deliv
     assert seen == ["issue.created", "issue.blocked"]  # the link event is in the private project's feed
 
 
+def test_children_done_naming_an_unreadable_child_is_left_out(factory: Any, deliverer: Deliverer) -> None:
+    """A public parent's last open sub-issue is confidential: its closing makes the parent's
+    `issue.children_done`, whose data names the child; a Guest, who cannot read the child, does
+    not see that event (nor the child's id), a Planner does."""
+    project = factory.project("pub", visibility="public")
+    guest, planner = factory.user(), factory.user()
+    factory.member(project, guest, 10)
+    factory.member(project, planner, 15)
+    parent = factory.issue(project, "parent")
+    child = factory.issue(project, "secret child", confidential=True)
+    factory.link(parent, child, "parent_of")
+    closed = factory.client.put(
+        f"/api/v4/projects/{project['id']}/issues/{child['iid']}",
+        headers=factory.admin.headers,
+        json={"state_event": "close"},
+    )
+    assert closed.status_code == 200, closed.text
+    deliverer.round()
+    seen = _all(factory, guest, f"project={project['id']}")
+    assert [i["type"] for i in seen] == ["issue.created"]
+    assert str(child["id"]) not in str([i["data"] for i in seen])
+    types = [i["type"] for i in _all(factory, planner, f"project={project['id']}")]
+    assert "issue.children_done" in types
+
+
 def test_group_scope(factory: Any, deliverer: Deliverer) -> None:
     """A group feed shows its projects' events, not other groups'."""
     group, other = factory.group("g"), factory.group("o")

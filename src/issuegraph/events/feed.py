@@ -148,13 +148,14 @@ def _readable_issue_ids(session: Session, actor: Actor, scope: FeedScope, rows: 
     return readable
 
 
-_NAMING_KEYS = ("source_id", "target_id", "blocker_id")
+_NAMING_KEYS = ("source_id", "target_id", "blocker_id", "child_id")
 
 
 def _named_issues(event: Event) -> set[int]:
     """The other issues an event's data names: a link's two ends, the blocker behind
-    `issue.blocked`. The reader must be able to read each of them too, or the event is left out
-    (as a system note naming an unreadable issue is hidden)."""
+    `issue.blocked` / `issue.unblocked`, the child whose closing made `issue.children_done`. The
+    reader must be able to read each of them too, or the event is left out (as a system note
+    naming an unreadable issue is hidden)."""
     payload = dict(event.payload or {})
     found: set[int] = set()
     for container in (payload, payload.get("cause")):
