@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from tests.events.conftest import Deliverer
@@ -76,6 +77,31 @@ def test_link_events_naming_an_unreadable_issue_are_left_out(factory: Any, deliv
     assert seen == ["issue.created", "issue.blocked"]  # the link event is in the private project's feed
 
 
+def test_children_done_naming_an_unreadable_child_is_left_out(factory: Any, deliverer: Deliverer) -> None:
+    """A public parent's last open sub-issue is confidential: its closing makes the parent's
+    `issue.children_done`, whose data names the child; a Guest, who cannot read the child, does
+    not see that event (nor the child's id), a Planner does."""
+    project = factory.project("pub", visibility="public")
+    guest, planner = factory.user(), factory.user()
+    factory.member(project, guest, 10)
+    factory.member(project, planner, 15)
+    parent = factory.issue(project, "parent")
+    child = factory.issue(project, "secret child", confidential=True)
+    factory.link(parent, child, "parent_of")
+    closed = factory.client.put(
+        f"/api/v4/projects/{project['id']}/issues/{child['iid']}",
+        headers=factory.admin.headers,
+        json={"state_event": "close"},
+    )
+    assert closed.status_code == 200, closed.text
+    deliverer.round()
+    seen = _all(factory, guest, f"project={project['id']}")
+    assert [i["type"] for i in seen] == ["issue.created"]
+    assert str(child["id"]) not in str([i["data"] for i in seen])
+    types = [i["type"] for i in _all(factory, planner, f"project={project['id']}")]
+    assert "issue.children_done" in types
+
+
 def test_group_scope(factory: Any, deliverer: Deliverer) -> None:
     """A group feed shows its projects' events, not other groups'."""
     group, other = factory.group("g"), factory.group("o")
@@ -115,3 +141,62 @@ def test_stream_resumes_with_last_event_id(factory: Any, deliverer: Deliverer) -
     assert [e for _, e in events] == ["issue.created"] * 3
     resumed = first_events({**factory.admin.headers, "Last-Event-ID": events[0][0]}, 2)
     assert resumed == events[1:]
+
+
+def _next_event_or_end(lines: Iterator[str]) -> str | None:
+    """The type of the next event the stream sends, or None when the server ends it."""
+    for line in lines:
+        if line.startswith("event:"):
+            return line.partition(":")[2].strip()
+        if line.startswith(": keep-alive"):
+            return "keep-alive"
+    return None
+
+
+def test_stream_stops_when_the_reader_loses_access(factory: Any, deliverer: Deliverer) -> None:
+    """A member removed from a private project while their stream is open gets none of the
+    project's later events: the stream ends at the next change instead of sending it."""
+    project = factory.project("p1")
+    member = factory.user()
+    factory.member(project, member, 30)
+    factory.issue(project, "before")
+    deliverer.round()
+    url = f"{G}/events/stream?project={project['id']}"
+    with factory.client.stream("GET", url, headers=member.headers) as response:
+        lines = response.iter_lines()
+        assert _next_event_or_end(lines) == "issue.created"
+        factory.issue(project, "while a member")  # sent: the check before sending lets it through
+        deliverer.round()
+        assert _next_event_or_end(lines) == "issue.created"
+        removed = factory.client.delete(
+            f"/api/v4/projects/{project['id']}/members/{member.id}", headers=factory.admin.headers
+        )
+        assert removed.status_code == 204, removed.text
+        factory.issue(project, "after the removal")
+        deliverer.round()
+        assert _next_event_or_end(lines) is None
+
+
+def test_stream_stops_when_the_token_is_revoked(factory: Any, deliverer: Deliverer) -> None:
+    """A stream opened with a token that is revoked afterwards sends nothing more."""
+    project = factory.project("pub", visibility="public")
+    reader = factory.user()
+    factory.issue(project, "before")
+    deliverer.round()
+    url = f"{G}/events/stream?project={project['id']}"
+    with factory.client.stream("GET", url, headers=reader.headers) as response:
+        lines = response.iter_lines()
+        assert _next_event_or_end(lines) == "issue.created"
+        factory.issue(project, "while the token is valid")
+        deliverer.round()
+        assert _next_event_or_end(lines) == "issue.created"
+        token_id = factory.client.get("/api/v4/personal_access_tokens/self", headers=reader.headers).json()[
+            "id"
+        ]
+        revoked = factory.client.delete(
+            f"/api/v4/personal_access_tokens/{token_id}", headers=factory.admin.headers
+        )
+        assert revoked.status_code == 204, revoked.text
+        factory.issue(project, "after the revocation")
+        deliverer.round()
+        assert _next_event_or_end(lines) is None

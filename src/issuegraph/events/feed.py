@@ -20,6 +20,7 @@ from issuegraph.accounts.service import Actor
 from issuegraph.db.models import Event, Issue
 from issuegraph.domain.errors import Invalid
 from issuegraph.events.payloads import iso
+from issuegraph.graph import service as graph
 from issuegraph.issues import repository as issues_repo
 from issuegraph.issues.service import readable_filter
 from issuegraph.projects.service import ProjectAccess
@@ -38,6 +39,34 @@ class FeedScope:
     """The readable projects the feed covers (one project, or a group's readable projects)."""
 
     accesses: dict[int, ProjectAccess]
+
+
+def scope_of(session: Session, actor: Actor, project: str | None, group: str | None) -> FeedScope:
+    """The feed of one project or of a group (its subgroups too) as this caller reads it now;
+    the project's or group's not-found when the caller cannot read it.
+
+    A stream asks again before it sends anything new (see `has_new`): what a caller may read is
+    what they may read when an event is sent, not when the stream was opened (a member removed
+    since, a revoked token, a project made private)."""
+    if (project is None) == (group is None):
+        raise Invalid("scope_missing", "give exactly one of project or group", details={"field": "project"})
+    if project is not None:
+        return FeedScope(graph.project_scope(session, actor, project).accesses)
+    assert group is not None
+    return FeedScope(graph.group_scope(session, actor, group).accesses)
+
+
+def has_new(session: Session, scope: FeedScope, after: int) -> bool:
+    """Whether any event of the scope's projects follows `after` (one indexed query: what a
+    stream asks every poll, before it checks the caller again and reads a page)."""
+    if not scope.accesses:
+        return False
+    found = session.scalar(
+        select(Event.seq)
+        .where(Event.seq.is_not(None), Event.seq > after, Event.project_id.in_(sorted(scope.accesses)))
+        .limit(1)
+    )
+    return found is not None
 
 
 def event_type(event: Event) -> str:
@@ -119,13 +148,14 @@ def _readable_issue_ids(session: Session, actor: Actor, scope: FeedScope, rows: 
     return readable
 
 
-_NAMING_KEYS = ("source_id", "target_id", "blocker_id")
+_NAMING_KEYS = ("source_id", "target_id", "blocker_id", "child_id")
 
 
 def _named_issues(event: Event) -> set[int]:
     """The other issues an event's data names: a link's two ends, the blocker behind
-    `issue.blocked`. The reader must be able to read each of them too, or the event is left out
-    (as a system note naming an unreadable issue is hidden)."""
+    `issue.blocked` / `issue.unblocked`, the child whose closing made `issue.children_done`. The
+    reader must be able to read each of them too, or the event is left out (as a system note
+    naming an unreadable issue is hidden)."""
     payload = dict(event.payload or {})
     found: set[int] = set()
     for container in (payload, payload.get("cause")):

@@ -13,28 +13,19 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from issuegraph.accounts.service import Actor
-from issuegraph.api.deps import get_actor, get_session
+from issuegraph.accounts import throttle
+from issuegraph.accounts.service import Actor, authenticate
+from issuegraph.api.deps import get_actor, get_session, raw_token
 from issuegraph.api.native.schemas import ERRORS
 from issuegraph.api.responses import json_response
 from issuegraph.db.engine import Database
-from issuegraph.domain.errors import Invalid
+from issuegraph.domain.errors import DomainError
 from issuegraph.events import feed
-from issuegraph.graph import service as graph
 
 # Included by the native router (native.routes), which gives the prefix.
 router = APIRouter(tags=["events"], responses=ERRORS)
 HEARTBEAT_SECONDS = 15.0
 POLL_SECONDS = 0.5
-
-
-def _scope(session: Session, actor: Actor, project: str | None, group: str | None) -> feed.FeedScope:
-    if (project is None) == (group is None):
-        raise Invalid("scope_missing", "give exactly one of project or group", details={"field": "project"})
-    if project is not None:
-        return feed.FeedScope(graph.project_scope(session, actor, project).accesses)
-    assert group is not None
-    return feed.FeedScope(graph.group_scope(session, actor, group).accesses)
 
 
 ProjectQ = Annotated[str | None, Query(description="Project id or full path")]
@@ -50,7 +41,7 @@ def events(
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    scope = _scope(session, actor, project, group)
+    scope = feed.scope_of(session, actor, project, group)
     after = feed.decode_cursor(cursor)
     items, last = feed.page(session, actor, scope, after, per_page)
     return json_response({"items": items, "next_cursor": feed.encode_cursor(last)})
@@ -65,39 +56,57 @@ async def stream(
     cursor: Annotated[str | None, Query()] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
+    """The caller is checked when the stream opens, and again (token and right to read the
+    project or group) before anything new is sent and at each keep-alive: a caller who may no
+    longer read it gets the end of the stream, not the event."""
     database: Database = request.app.state.database
+    token = raw_token(request)
+    client = throttle.client_key(request.client.host if request.client else None)
 
     def open_scope() -> feed.FeedScope:
         with database.session(write=False) as session:
-            return _scope(session, actor, project, group)
+            return feed.scope_of(session, actor, project, group)
 
-    # The scope (and so the caller's right to read it) is checked before the stream starts.
-    scope = await run_in_threadpool(open_scope)
+    scope: feed.FeedScope | None = await run_in_threadpool(open_scope)
     after = feed.decode_cursor(last_event_id or cursor)
 
-    def fetch(position: int) -> tuple[list[dict[str, object]], int]:
+    def fetch(
+        position: int, known: feed.FeedScope, recheck: bool
+    ) -> tuple[list[dict[str, object]], int, feed.FeedScope | None]:
         with database.session(write=False) as session:
-            return feed.page(session, actor, scope, position, 100)
+            if not recheck and not feed.has_new(session, known, position):
+                return [], position, known
+            try:
+                current = authenticate(session, token, client)
+                fresh = feed.scope_of(session, current, project, group)
+            except DomainError:
+                return [], position, None
+            items, position = feed.page(session, current, fresh, position, 100)
+            return items, position, fresh
 
     async def body() -> AsyncIterator[bytes]:
+        nonlocal scope
         position, idle = after, 0.0
         yield b": issuegraph change feed\n\n"
-        while not await request.is_disconnected():
-            items, position = await run_in_threadpool(fetch, position)
+        while scope is not None and not await request.is_disconnected():
+            recheck = idle >= HEARTBEAT_SECONDS
+            items, position, scope = await run_in_threadpool(fetch, position, scope, recheck)
+            if scope is None:
+                return  # the caller may no longer read this feed
             for item in items:
                 yield (
                     f"id: {item['seq']}\nevent: {item['type']}\ndata: ".encode()
                     + orjson.dumps(item)
                     + b"\n\n"
                 )
+            if recheck:
+                idle = 0.0
+                yield b": keep-alive\n\n"
             if items:
                 idle = 0.0
                 continue
             await asyncio.sleep(POLL_SECONDS)
             idle += POLL_SECONDS
-            if idle >= HEARTBEAT_SECONDS:
-                idle = 0.0
-                yield b": keep-alive\n\n"
 
     return StreamingResponse(
         body(),
