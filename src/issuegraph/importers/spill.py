@@ -2,19 +2,18 @@
 
 The links of every imported issue are read while the issues are written, but can only be written
 once both their ends exist, oldest first. Held in memory they grow with the source (two readings
-per link); here they go to a private SQLite file (stdlib `sqlite3`, deleted at the end of the
-run) and come back in creation order, a batch at a time. The same file holds the per-issue
-"links read" markers and the issues that had a link left out. The file is scratch: nothing in it
-needs to survive the run (what was written is recorded in `imported_objects`).
+per link); here they go to a private, temporary SQLite database (stdlib `sqlite3`, opened with an
+empty file name: SQLite keeps up to its page cache in memory and the rest in an anonymous
+temporary file that is gone when the connection closes or the process dies) and come back in
+creation order, a batch at a time. The same database holds the per-issue "links read" markers
+and the issues that had a link left out. Nothing in it needs to survive the run: what was
+written is recorded in `imported_objects`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import sqlite3
-import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -79,13 +78,11 @@ def link_order(link: SourceLink) -> tuple[str, int, str]:
 
 
 class Spill:
-    """A run's scratch file. Used from one thread (the importer's writing thread)."""
+    """A run's scratch database. Used from one thread (the importer's writing thread)."""
 
-    def __init__(self, directory: str | None = None) -> None:
-        fd, self.path = tempfile.mkstemp(prefix="issuegraph-import-", suffix=".sqlite3", dir=directory)
-        os.close(fd)
-        self._db = sqlite3.connect(self.path)
-        # Scratch: no journal, no fsync, a small page cache (the rest stays in the file).
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("")  # "": private and temporary, deleted with the connection
+        # Scratch: no journal, no fsync, a small page cache (the rest goes to the temporary file).
         self._db.executescript(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -2048;"
             "PRAGMA temp_store = FILE;" + _SCHEMA
@@ -93,8 +90,6 @@ class Spill:
 
     def close(self) -> None:
         self._db.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
 
     # ------------------------------------------------------------ links
 
