@@ -6,6 +6,10 @@ Reads run in a bounded thread pool; writes run in this thread through the servic
 savepoint so one refusal costs one object. Each written object is recorded in `imported_objects`
 in the same transaction, so a killed run loses at most one uncommitted batch and the next run
 skips what was committed (same fingerprint) and finishes the rest.
+
+Memory does not grow with the source: issues are read and written a page at a time, and what
+must wait for the links phase (the links read, the issues whose links were read) waits in a
+scratch file (`spill.py`), read back a batch at a time.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from issuegraph.importers.model import (
     SourceUser,
     digest,
 )
+from issuegraph.importers.spill import DONE, NEW, OUTSIDE, Spill
 from issuegraph.importers.summary import Summary
 from issuegraph.issues import importing as issues_import
 from issuegraph.links.importing import import_link
@@ -49,6 +54,7 @@ from issuegraph.projects.service import ProjectAccess, access_by_project_ids
 
 T = TypeVar("T")
 LINK_BATCH = 200
+MARKER_BATCH = 500
 
 
 class Source(Protocol):
@@ -100,8 +106,7 @@ class Importer:
         self._milestones: dict[tuple[int, str], int] = {}
         self._tasks: dict[str, TaskID] = {}
         self._projects_done: set[str] = set()
-        self._link_markers: dict[str, str] = {}  # issue source id -> fingerprint, links pending
-        self._incomplete: set[str] = set()  # issues with a link left out this run
+        self._spill: Spill  # the links read, and the issues whose links were read (one run's)
         self.actor: Actor
 
     # ------------------------------------------------------------ running
@@ -110,27 +115,29 @@ class Importer:
         pool = ThreadPoolExecutor(max_workers=max(1, self.options.workers), thread_name_prefix="import")
         if self.options.dry_run:
             self._dry_session = self.database.new_session()
+        self._spill = Spill()
         try:
             self.actor = self._admin()
             with self._phase("scope", None):
                 scope = self._fetch("scope", self.source.scope)
             projects = self._write_scope(scope or [])
-            deferred: list[SourceLink] = []
             while projects:
                 for project in projects:
                     self._project_details(project, pool)
-                staged = self._issues(projects, pool)
-                projects, deferred = self._links(staged + deferred)
+                self._issues(projects, pool)
+                projects = self._links()
                 if not self.options.follow_links:
                     projects = []
-            for link in deferred:
-                self.summary.skip(
-                    "link",
-                    f"{link.issue_ref} {link.link_type.value} {self.source.reference(link)}",
-                    "the other issue is outside the import (see --follow-links)",
-                )
+            for batch in self._spill.links((OUTSIDE,), LINK_BATCH):
+                for link in batch:
+                    self.summary.skip(
+                        "link",
+                        f"{link.issue_ref} {link.link_type.value} {self.source.reference(link)}",
+                        "the other issue is outside the import (see --follow-links)",
+                    )
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            self._spill.close()
             if self._dry_session is not None:
                 self._dry_session.rollback()
                 self._dry_session.close()
@@ -392,8 +399,7 @@ class Importer:
 
     # ------------------------------------------------------------ issues and comments
 
-    def _issues(self, projects: list[SourceProject], pool: ThreadPoolExecutor) -> list[SourceLink]:
-        staged: list[SourceLink] = []
+    def _issues(self, projects: list[SourceProject], pool: ThreadPoolExecutor) -> None:
         for project in projects:
             pages = self.source.issue_pages(project)
             upcoming: Future[list[SourceIssue] | None] = pool.submit(self._next_page, project, pages)
@@ -402,8 +408,7 @@ class Importer:
                 if page is None:
                     break
                 upcoming = pool.submit(self._next_page, project, pages)  # read ahead while writing
-                staged += self._issue_page(project, page, pool)
-        return staged
+                self._issue_page(project, page, pool)
 
     def _next_page(
         self, project: SourceProject, pages: Iterator[list[SourceIssue]]
@@ -416,9 +421,7 @@ class Importer:
             self.summary.fail("issue", f"issues of {project.full_path}", exc.reason)
             return None
 
-    def _issue_page(
-        self, project: SourceProject, page: list[SourceIssue], pool: ThreadPoolExecutor
-    ) -> list[SourceLink]:
+    def _issue_page(self, project: SourceProject, page: list[SourceIssue], pool: ThreadPoolExecutor) -> None:
         fingerprints = {issue.source_id: issue.fingerprint() for issue in page}
         with self._unit() as session:
             rows = self.mapping.many(session, "issue", fingerprints)
@@ -458,14 +461,14 @@ class Importer:
                 else:
                     self.summary.count("issue", "unchanged")
             self._advance("issues", len(page))
-        staged: list[SourceLink] = []
+        read: list[SourceLink] = []
         for issue in want_links:
             found = links[issue.source_id].result()
             if found is None:
                 continue  # reported; the marker stays behind, so the next run asks again
-            staged += found
-            self._link_markers[issue.source_id] = fingerprints[issue.source_id]
-        return staged
+            read += found
+            self._spill.mark_links_read(issue.source_id, fingerprints[issue.source_id])
+        self._spill.add_links(read)  # to the spill, not memory: they wait for the links phase
 
     def _fetch_for_issue(
         self,
@@ -567,18 +570,12 @@ class Importer:
 
     # ------------------------------------------------------------ links
 
-    def _links(self, staged: list[SourceLink]) -> tuple[list[SourceProject], list[SourceLink]]:
-        """Write the staged links, oldest first (so of links that break a rule together, the
-        newest is the one left out). Returns the projects to follow and the links waiting for them."""
-        ordered = sorted(staged, key=_link_order)
-        seen: set[str] = set()
-        outside: list[SourceLink] = []
-        for start in range(0, len(ordered), LINK_BATCH):
-            batch = []
-            for link in ordered[start : start + LINK_BATCH]:  # each link once, as its first reader saw it
-                if link.source_id not in seen:
-                    seen.add(link.source_id)
-                    batch.append(link)
+    def _links(self) -> list[SourceProject]:
+        """Write the links read so far (and those waiting for their other issue), oldest first (so
+        of links that break a rule together, the newest is the one left out), a batch at a time
+        from the spill. Returns the projects to follow (--follow-links)."""
+        outside = False
+        for batch in self._spill.links((NEW, OUTSIDE), LINK_BATCH):
             with self._unit() as session:
                 known = self.mapping.many(session, "link", [link.source_id for link in batch])
                 ends = self.mapping.many(
@@ -591,28 +588,34 @@ class Importer:
                     )
                 }
                 accesses = access_by_project_ids(session, self.actor, {i.project_id for i in issues.values()})
-                for link in batch:
-                    self._write_link(session, link, known, ends, issues, accesses, outside)
+                waiting = {
+                    link.source_id
+                    for link in batch
+                    if self._write_link(session, link, known, ends, issues, accesses)
+                }
+            self._spill.set_state(OUTSIDE, waiting)
+            self._spill.set_state(DONE, (link.source_id for link in batch if link.source_id not in waiting))
+            outside = outside or bool(waiting)
             self._advance("links", len(batch))
-        with self._unit() as session:
-            done = self.mapping.many(session, "issue", self._link_markers)
-            markers = self.mapping.many(session, "issue_links", self._link_markers)
-            for issue_id, fingerprint in self._link_markers.items():
-                if issue_id not in self._incomplete and issue_id in done:
-                    row = markers.get(issue_id)
-                    self.mapping.remember(
-                        session,
-                        "issue_links",
-                        issue_id,
-                        done[issue_id].local_id,
-                        fingerprint,
-                        row,
-                        new=row is None,
-                    )
-        self._link_markers.clear()
+        for markers in self._spill.complete_markers(MARKER_BATCH):
+            with self._unit() as session:
+                done = self.mapping.many(session, "issue", (issue_id for issue_id, _ in markers))
+                rows = self.mapping.many(session, "issue_links", (issue_id for issue_id, _ in markers))
+                for issue_id, fingerprint in markers:
+                    if issue_id in done:
+                        row = rows.get(issue_id)
+                        self.mapping.remember(
+                            session,
+                            "issue_links",
+                            issue_id,
+                            done[issue_id].local_id,
+                            fingerprint,
+                            row,
+                            new=row is None,
+                        )
         if not (self.options.follow_links and outside):
-            return [], outside
-        return self._follow(outside), outside
+            return []
+        return self._follow()
 
     def _write_link(
         self,
@@ -622,24 +625,23 @@ class Importer:
         ends: dict[str, Any],
         issues: dict[int, Issue],
         accesses: dict[int, ProjectAccess],
-        outside: list[SourceLink],
-    ) -> None:
+    ) -> bool:
+        """Write one link; True when it waits for its other issue (outside the import so far)."""
         ref = f"{link.issue_ref} {link.link_type.value} {link.other_ref}"
         if link.source_id in known:
             self.summary.count("link", "unchanged")
-            return
+            return False
         if link.other_id not in ends:
-            self._incomplete.add(link.issue_id)
-            outside.append(link)
-            return
+            self._spill.add_incomplete([link.issue_id])
+            return True
         if link.issue_id not in ends:
-            self._incomplete.add(link.other_id)
+            self._spill.add_incomplete([link.other_id])
             self.summary.skip("link", ref, "its issue was not imported")
-            return
+            return False
         source, target = issues.get(ends[link.issue_id].local_id), issues.get(ends[link.other_id].local_id)
         if source is None or target is None:
             self.summary.skip("link", ref, "its issue was deleted here")
-            return
+            return False
         try:
             with session.begin_nested():
                 local = import_link(
@@ -654,26 +656,24 @@ class Importer:
                 )
                 self.mapping.remember(session, "link", link.source_id, local.id, new=True)
         except DomainError as exc:
-            self._incomplete.update((link.issue_id, link.other_id))
+            self._spill.add_incomplete((link.issue_id, link.other_id))
             self.summary.skip("link", ref, f"{exc.code}: {exc.message}")
-            return
+            return False
         self.summary.count("link", "imported")
+        return False
 
-    def _follow(self, outside: list[SourceLink]) -> list[SourceProject]:
+    def _follow(self) -> list[SourceProject]:
         """--follow-links: the projects of the issues outside, imported next round."""
         items: list[SourceGroup | SourceProject] = []
         asked: set[str] = set()
-        for link in outside:
-            key = repr(link.other_project)
-            if key in asked:
-                continue
-            asked.add(key)
-            found = self._fetch(f"project of {link.other_ref}", functools.partial(self.source.follow, link))
-            items += found or []
+        for batch in self._spill.links((OUTSIDE,), LINK_BATCH):
+            for link in batch:
+                key = repr(link.other_project)
+                if key in asked:
+                    continue
+                asked.add(key)
+                found = self._fetch(
+                    f"project of {link.other_ref}", functools.partial(self.source.follow, link)
+                )
+                items += found or []
         return self._write_scope(items)
-
-
-def _link_order(link: SourceLink) -> tuple[str, int, str]:
-    when = link.created_at.isoformat() if link.created_at else ""
-    number = int(link.source_id) if link.source_id.isdigit() else 0
-    return when, number, link.source_id

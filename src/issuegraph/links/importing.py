@@ -38,9 +38,18 @@ def import_link(
         values.update(created_at=created_at, updated_at=created_at)
     if author_id is not None:
         values["author_id"] = author_id
+    # No ORM synchronisation: it would evaluate each UPDATE against every object of the session
+    # (the importer holds a batch's issues: quadratic in the batch). The link is a record, not an
+    # ORM object, and the two issues are given their value here.
+    plain = {"synchronize_session": False}
     if values:
-        session.execute(update(IssueLink).where(IssueLink.id == link.id).values(**values))
+        session.execute(
+            update(IssueLink).where(IssueLink.id == link.id).values(**values), execution_options=plain
+        )
     for issue in (source, target):
-        session.execute(update(Issue).where(Issue.id == issue.id).values(updated_at=kept[issue.id]))
+        session.execute(
+            update(Issue).where(Issue.id == issue.id).values(updated_at=kept[issue.id]),
+            execution_options=plain,
+        )
         set_committed_value(issue, "updated_at", kept[issue.id])
     return link
