@@ -16,7 +16,6 @@ from issuegraph.api.app import create_app
 from issuegraph.config import Settings, get_settings
 from issuegraph.db.engine import Database
 from issuegraph.db.models import Base
-from issuegraph.events import service as hook_service
 from tests.authz.world import World, build
 from tests.conftest import ADMIN_TOKEN
 from tests.events.receiver import running_receiver
@@ -42,9 +41,9 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         for key, value in _ENV.items():
             patch.setenv(key, value)
         get_settings.cache_clear()
-        # GitLab's 5-a-minute budget for hook tests and resends is per process and keyed by user
-        # and scope ids, which repeat across the two worlds and other modules: not under test here.
-        patch.setattr(hook_service, "TEST_LIMIT", hook_service.RateLimiter(limit=1_000_000))
+        # GitLab's 5-a-minute budget for hook tests, resends and creations: not under test here.
+        for limit in ("TEST", "RESEND", "CREATE"):
+            patch.setenv(f"ISSUEGRAPH_WEBHOOKS_{limit}_LIMIT", "0")
         # Every actor signs in through the form; argon2's cost is not what is tested here (its
         # default, 64 MiB and three passes, took 14 s for the two worlds' 40 hashes and checks).
         patch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
