@@ -132,6 +132,27 @@ def test_comment_markdown_and_empty_comment(client: TestClient, factory: Factory
     assert empty.status_code == 422 and "body is missing" in empty.text
 
 
+def test_long_timeline_folds_its_earlier_activity(client: TestClient, factory: Factory) -> None:
+    """The page shows the latest 30 entries, oldest first, behind a link to the rest; `?activity=all`
+    shows every entry in order."""
+    _root(client, factory)
+    project = factory.project("chatty")
+    factory.issue(project, "Long talk")
+    notes = f"/api/v4/projects/{project['id']}/issues/1/notes"
+    for n in range(1, 36):
+        assert (
+            client.post(notes, headers=factory.admin.headers, json={"body": f"entry-{n:02d}"}).status_code
+            == 201
+        )
+    page = f"/-/projects/{project['id']}/issues/1"
+    shown = re.findall(r"entry-(\d\d)", client.get(page).text)
+    assert shown == [f"{n:02d}" for n in range(6, 36)]
+    assert 'href="?activity=all#timeline"' in client.get(page).text
+    everything = client.get(page, params={"activity": "all"}).text
+    assert re.findall(r"entry-(\d\d)", everything) == [f"{n:02d}" for n in range(1, 36)]
+    assert "Show earlier activity" not in everything
+
+
 def test_timeline_hides_system_notes_naming_what_the_reader_cannot_see(
     client: TestClient, factory: Factory
 ) -> None:

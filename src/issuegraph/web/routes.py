@@ -18,6 +18,7 @@ import orjson
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import escape
 from sqlalchemy.orm import Session
 
 from issuegraph.accounts import passwords
@@ -105,7 +106,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 def page(request: Request, web: Web, template: str, status: int = 200, **data: Any) -> HTMLResponse:
     html = templates.get_template(template).render(
-        request=request, web=web, user=web.user, csrf=web.csrf, path=request.url.path, **data
+        request=request, web=web, user=web.user, csrf=escape(web.csrf), path=request.url.path, **data
     )
     response = HTMLResponse(html, status_code=status)
     if web.mint_csrf_cookie:
@@ -360,7 +361,8 @@ def create_issue(
 def _issue_page(
     request: Request, web: Web, session: Session, project_id: str, iid: int, status: int = 200, **notes: Any
 ) -> Response:
-    data = views.issue_page(session, web.actor, project_id, iid)
+    everything = request.query_params.get("activity") == "all"
+    data = views.issue_page(session, web.actor, project_id, iid, all_activity=everything)
     template = "issue.html"
     if _is_htmx(request) and notes.get("partial"):
         template = notes["partial"]

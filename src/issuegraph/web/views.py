@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+from markupsafe import Markup, escape
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
@@ -32,6 +34,11 @@ from issuegraph.projects.service import ProjectAccess, access_by_project_ids, ac
 
 PER_PAGE = 20
 PICKER_LIMIT = 10
+# The issue page shows the latest entries of its activity and folds the earlier ones behind a
+# "Show earlier activity" link (GitHub folds the middle of a long timeline the same way): an
+# issue with hundreds of links has hundreds of system notes, and the page's cost should follow
+# what a reader looks at. `?activity=all` shows everything.
+TIMELINE_RECENT = 30
 
 # The seven link types as read from the issue whose page it is, in the order shown.
 LINK_GROUPS: list[tuple[LinkType, str]] = [
@@ -229,9 +236,9 @@ class LinkRow:
     link_id: int
     reference: str
     title: str
-    state: str
-    url: str
-    remove_url: str  # built once here: the template renders a hundred of these per page
+    state: Markup  # the state and both URLs are made of enum values and integers: nothing to escape
+    url: Markup
+    remove_url: Markup  # built once here: the template renders a hundred of these per page
 
 
 @dataclass
@@ -240,8 +247,8 @@ class TimelineEntry:
     body: str
     system: bool
     created_at: Any
-    when_iso: str
-    when_text: str
+    when_iso: Markup  # digits and separators only: nothing to escape
+    when_text: Markup
 
 
 @dataclass
@@ -257,30 +264,50 @@ class IssuePage:
     can_link: bool
     link_count: int = 0
     close_warnings: list[str] = field(default_factory=list)
+    earlier_activity: bool = False  # entries before the timeline's first are folded away
 
 
-def issue_page(session: Session, actor: Actor, project_ref: str, iid: int) -> IssuePage:
-    issue, access = issues.resolve_issue_in(session, actor, project_ref, iid)
-    view = issues_repo.load_views(session, [issue])[0]
+def _timeline(
+    session: Session, actor: Actor, issue: Issue, everything: bool
+) -> tuple[list[TimelineEntry], bool]:
+    """The issue's activity, oldest first: the latest TIMELINE_RECENT entries unless `everything`,
+    and whether earlier ones were left out."""
     # Rows, not ORM objects: an issue with 100 links has 100 system notes, and loading them as
     # objects was half the page's time.
-    notes = session.execute(
-        issues.list_notes(session, issue, actor)
-        .with_only_columns(Note.author_id, Note.body, Note.system, Note.created_at)
-        .order_by(Note.created_at, Note.id)
-    ).all()
-    authors = accounts_repo.users_by_id(session, [n.author_id for n in notes if n.author_id])
-    timeline = [
-        TimelineEntry(
-            author=authors[n.author_id].username if n.author_id in authors else "ghost",
-            body=n.body,
-            system=bool(n.system),
-            created_at=n.created_at,
-            when_iso=n.created_at.isoformat(),
-            when_text=n.created_at.strftime("%Y-%m-%d %H:%M"),
+    query = issues.list_notes(session, issue, actor).with_only_columns(
+        Note.author_id, Note.body, Note.system, Note.created_at
+    )
+    if everything:
+        notes = list(session.execute(query.order_by(Note.created_at, Note.id)).all())
+        earlier = False
+    else:
+        latest = query.order_by(Note.created_at.desc(), Note.id.desc()).limit(TIMELINE_RECENT + 1)
+        notes = list(session.execute(latest).all())
+        earlier = len(notes) > TIMELINE_RECENT
+        notes = notes[:TIMELINE_RECENT][::-1]
+    authors = accounts_repo.users_by_id(session, {n.author_id for n in notes if n.author_id})
+    timeline = []
+    for n in notes:
+        at = n.created_at
+        timeline.append(
+            TimelineEntry(
+                author=authors[n.author_id].username if n.author_id in authors else "ghost",
+                body=n.body,
+                system=bool(n.system),
+                created_at=at,
+                when_iso=Markup(at.isoformat()),
+                when_text=Markup(f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}"),
+            )
         )
-        for n in notes
-    ]
+    return timeline, earlier
+
+
+def issue_page(
+    session: Session, actor: Actor, project_ref: str, iid: int, *, all_activity: bool = False
+) -> IssuePage:
+    issue, access = issues.resolve_issue_in(session, actor, project_ref, iid)
+    view = issues_repo.load_views(session, [issue])[0]
+    timeline, earlier = _timeline(session, actor, issue, all_activity)
     seen = links.list_links(session, actor, issue)
     accesses = access_by_project_ids(session, actor, {s.other.project_id for s in seen} | {issue.project_id})
     grouped: dict[LinkType, list[LinkRow]] = {t: [] for t, _ in LINK_GROUPS}
@@ -291,16 +318,14 @@ def issue_page(session: Session, actor: Actor, project_ref: str, iid: int) -> Is
                 link_id=s.link.id,
                 reference=links.reference(s.other, accesses, issue.project_id),
                 title=s.other.title,
-                state=s.other.state,
-                url=issue_url(s.other.project_id, s.other.iid),
-                remove_url=f"{here}/{s.link.id}/delete",
+                state=escape(s.other.state),
+                url=Markup(issue_url(s.other.project_id, s.other.iid)),
+                remove_url=Markup(f"{here}/{s.link.id}/delete"),
             )
         )
     rollup = None
     if grouped[LinkType.PARENT_OF]:
         tree = graph.descendant_tree(session, actor, str(access.project.id), issue.iid)
-        import orjson
-
         rollup = orjson.loads(orjson.dumps(tree))["root"]["rollup"]
     return IssuePage(
         issue=issue,
@@ -313,6 +338,7 @@ def issue_page(session: Session, actor: Actor, project_ref: str, iid: int) -> Is
         can_update=actor.authenticated and access.can_update_issue(issue),
         can_link=access.can_link,
         link_count=len(seen),
+        earlier_activity=earlier,
     )
 
 
