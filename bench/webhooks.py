@@ -5,14 +5,16 @@
     events delivered per second (first to last receipt, and worker start to last receipt);
   * idle latency: one issue at a time, from the server's 201 (sent after the commit) to the
     receiver's receipt, p50 / p99 (and from the request's start, an upper bound);
-  * link creation through the GitLab face at concurrency 8 with no hooks, then with ten
-    active hooks on the project (each link: an Issue Hook update for both issues, to all ten),
-    the worker delivering meanwhile.
+  * link creation through the GitLab face at concurrency 8 (the raw-socket load generator) with
+    no hooks, then with ten active hooks on the project (each link: an Issue Hook update for both
+    issues, to all ten), the worker delivering meanwhile; interleaved `--rounds` times, each phase
+    starting with the delivery queue empty; CPU per create of the server, the worker and the
+    database.
 
 Prints figures, asserts nothing. The machine may be shared: compare figures within one run.
 
     .venv/bin/python bench/webhooks.py [--db postgresql|sqlite|both] [--events N]
-                                       [--samples N] [--link-seconds S]
+                                       [--samples N] [--link-seconds S] [--rounds N]
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.events.fastreceiver import FastReceiver, fast_receiver  # noqa: E402
+
+from issuegraph.testing import load as loadgen  # noqa: E402
 
 TOKEN = "bench-hooks-token-0123456789abcdef"
 PG_ADMIN_URL = os.environ.get("ISSUEGRAPH_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -100,7 +104,7 @@ def process(args: list[str], url: str) -> Iterator[subprocess.Popen[bytes]]:
 
 
 @contextlib.contextmanager
-def server(url: str) -> Iterator[str]:
+def server(url: str) -> Iterator[tuple[str, int]]:
     port = free_port()
     with process(["serve", "--port", str(port), "--no-deliver"], url) as proc:
         base = f"http://127.0.0.1:{port}"
@@ -114,7 +118,7 @@ def server(url: str) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
             time.sleep(0.1)
-        yield base
+        yield base, proc.pid
 
 
 class Api:
@@ -206,58 +210,88 @@ def latency(url: str, base: str, receiver: FastReceiver, samples: int) -> None:
     )
 
 
-def links(url: str, base: str, receiver: FastReceiver, seconds: float) -> None:
+class Backends:
+    """CPU seconds of the bench database's PostgreSQL backends (SQLite: none, it runs in-process)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = (
+            create_engine(url, isolation_level="AUTOCOMMIT") if url.startswith("postgresql") else None
+        )
+
+    def cpu(self) -> dict[int, float]:
+        if self.engine is None:
+            return {}
+        with self.engine.connect() as conn:
+            pids = conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+            return {int(pid): loadgen.cpu_seconds([int(pid)]) for pid in pids}
+
+    def pending(self) -> int:
+        if self.engine is None:
+            return 0
+        with self.engine.connect() as conn:
+            query = text("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'")
+            return int(conn.execute(query).scalar() or 0)
+
+
+def links(url: str, base: str, server_pid: int, receiver: FastReceiver, seconds: float, rounds: int) -> None:
+    """Link creates at concurrency 8 (the raw-socket load generator) on a project with no hooks and
+    on one with ten, interleaved `rounds` times. Each phase starts with the delivery queue empty,
+    so a phase never pays for the previous one's backlog; the worker delivers during the phase."""
     api = Api(base)
-    figures = {}
-    with process(["worker"], url):
-        for label, hooks in (("no hooks", 0), ("ten hooks", 10), ("no hooks again", 0)):
-            project = api.post("/projects", {"name": f"ln{len(figures)}", "path": f"ln{len(figures)}"})
+    backends = Backends(url)
+    figures: dict[str, list[float]] = {"no hooks": [], "ten hooks": []}
+    with process(["worker"], url) as worker:
+        for n, (label, hooks) in enumerate([("no hooks", 0), ("ten hooks", 10)] * rounds):
+            project = api.post("/projects", {"name": f"ln{n}", "path": f"ln{n}"})
             pid = project["id"]
             for _ in range(hooks):
                 api.post(f"/projects/{pid}/hooks", {"url": receiver.url, "issues_events": True})
-            iids = [api.post(f"/projects/{pid}/issues", {"title": f"n{n}"})["iid"] for n in range(300)]
-            rng = random.Random(7)
-            pairs = set()
-            while len(pairs) < int(seconds * 400):
+            iids = [api.post(f"/projects/{pid}/issues", {"title": f"n{i}"})["iid"] for i in range(300)]
+            rng = random.Random(7 + n)
+            pairs: set[tuple[int, int]] = set()
+            while len(pairs) < int(seconds * 600):
                 a, b = rng.sample(iids, 2)
                 pairs.add((min(a, b), max(a, b)))
-            jobs = [
-                (f"/projects/{pid}/issues/{a}/links", {"target_project_id": pid, "target_issue_iid": b})
-                for a, b in pairs
-            ]
+            jobs = iter(
+                [
+                    (
+                        "POST",
+                        f"/api/v4/projects/{pid}/issues/{a}/links",
+                        {"target_project_id": pid, "target_issue_iid": b},
+                    )
+                    for a, b in sorted(pairs, key=lambda _: rng.random())
+                ]
+            )
+            deadline = time.monotonic() + 300
+            while backends.pending() and time.monotonic() < deadline:
+                time.sleep(0.5)  # the previous phase's deliveries drain first
+            time.sleep(1)
             before = receiver.count()
-            rate = timed_parallel(base, jobs, seconds)
-            figures[label] = rate
-            print(f"  link creates, {label}: {rate:.0f}/s; deliveries meanwhile {receiver.count() - before}")
-            time.sleep(3)
-    base_rate = (figures["no hooks"] + figures["no hooks again"]) / 2
-    print(f"  ten hooks vs none: {100 * (figures['ten hooks'] / base_rate - 1):+.1f} %")
-
-
-def timed_parallel(base: str, jobs: list[tuple[str, dict[str, Any]]], seconds: float) -> float:
-    lock = threading.Lock()
-    queue = list(reversed(jobs))
-    done = [0]
-    stop_at = time.monotonic() + seconds
-
-    def work() -> None:
-        api = Api(base)
-        while time.monotonic() < stop_at:
-            with lock:
-                if not queue:
-                    return
-                path, body = queue.pop()
-            api.post(path, body)
-            with lock:
-                done[0] += 1
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=work) for _ in range(CONCURRENCY)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return done[0] / (time.perf_counter() - started)
+            workers = loadgen.process_tree(worker.pid)
+            db_before, worker_before = backends.cpu(), loadgen.cpu_seconds(workers)
+            run = loadgen.load(base, jobs, seconds, 10**9, server_pid, headers={"PRIVATE-TOKEN": TOKEN})
+            db_after, worker_after = backends.cpu(), loadgen.cpu_seconds(workers)
+            per = 1000 / max(run.requests, 1)
+            database = sum(db_after[p] - db_before[p] for p in db_after if p in db_before) * per
+            server_cpu, client_cpu, machine = run.cpu_ms
+            worker_cpu = (worker_after - worker_before) * per
+            figures[label].append(run.rate)
+            print(
+                f"  link creates, {label}: {run.rate:.0f}/s, p50 {run.pct(0.5):.1f} ms, "
+                f"p99 {run.pct(0.99):.1f} ms; CPU ms per create: server {server_cpu:.2f}, "
+                f"worker {worker_cpu:.2f}, database {database:.2f}, "
+                f"load generator and receiver {client_cpu:.2f}, rest "
+                f"{machine - server_cpu - client_cpu - worker_cpu - database:.2f}; "
+                f"deliveries meanwhile {receiver.count() - before}; statuses {dict(run.statuses)}",
+                flush=True,
+            )
+    none, ten = statistics.mean(figures["no hooks"]), statistics.mean(figures["ten hooks"])
+    print(f"  ten hooks vs none (means of {rounds} interleaved rounds): {100 * (ten / none - 1):+.1f} %")
 
 
 def main() -> None:
@@ -267,16 +301,22 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="postgresql")
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--link-seconds", type=float, default=15.0)
+    parser.add_argument("--link-seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved no-hooks/ten-hooks rounds")
+    parser.add_argument("--parts", default="throughput,latency,links", help="which figures, comma-separated")
     args = parser.parse_args()
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     for kind in kinds:
         print(f"{kind}:")
-        with database(kind) as url, fast_receiver() as receiver, server(url) as base:
-            throughput(url, base, receiver, args.events)
-            latency(url, base, receiver, args.samples)
-            links(url, base, receiver, args.link_seconds)
+        with database(kind) as url, fast_receiver() as receiver, server(url) as (base, server_pid):
+            parts = args.parts.split(",")
+            if "throughput" in parts:
+                throughput(url, base, receiver, args.events)
+            if "latency" in parts:
+                latency(url, base, receiver, args.samples)
+            if "links" in parts:
+                links(url, base, server_pid, receiver, args.link_seconds, args.rounds)
 
 
 if __name__ == "__main__":
