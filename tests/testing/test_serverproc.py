@@ -33,3 +33,19 @@ def test_a_healthy_server_answers_and_is_stopped(tmp_path: Path) -> None:
         pid = server.pid
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_worker_runs_beside_a_no_deliver_server_until_stopped(tmp_path: Path) -> None:
+    """`running_process(["worker"])` beside `deliver=False`: both run with their own logs and pids;
+    `kill()` ends the worker at once, the server is stopped after the block."""
+    database = f"sqlite:///{tmp_path / 'proc.db'}"
+    with (
+        serverproc.running_server(database, "t0ken-0123456789", deliver=False, log_dir=tmp_path) as server,
+        serverproc.running_process(["worker"], database, log_dir=tmp_path) as worker,
+    ):
+        assert worker.pid != server.pid and worker.log_path != server.log_path
+        os.kill(worker.pid, 0)  # running
+        worker.kill()
+        assert worker.popen.returncode is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(server.pid, 0)
