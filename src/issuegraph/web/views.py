@@ -116,13 +116,15 @@ class GroupRow:
 
 
 def home(session: Session, actor: Actor) -> tuple[list[ProjectRow], list[GroupRow]]:
-    pairs, _ = projects.list_projects(session, actor, order_by="path", sort="asc", limit=100)
+    pairs = projects.list_projects(session, actor, page=OffsetPage(0, 100, sort_keys("path", False))).rows
     accesses = access_for(session, actor, pairs)
     project_rows = [
         ProjectRow(p.id, p.name, p.full_path, p.visibility, project_counts(session, accesses[p.id]))
         for p, _ns in pairs
     ]
-    groups, _ = projects.list_groups(session, actor, search=None, offset=0, limit=100)
+    groups = projects.list_groups(
+        session, actor, search=None, page=OffsetPage(0, 100, sort_keys("name", False))
+    ).rows
     group_rows = []
     for group in groups:
         scope = graph.group_scope(session, actor, str(group.id))
