@@ -1,4 +1,4 @@
-"""All queries about users and personal access tokens."""
+"""All queries about users, personal access tokens, web sessions and failed sign-ins."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, not_, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from issuegraph.db import pagination, records
-from issuegraph.db.models import AuthThrottle, PersonalAccessToken, User
+from issuegraph.db.models import AuthThrottle, PersonalAccessToken, SignInFailure, User, WebSession
 from issuegraph.db.pagination import Columns, OffsetPage, Page
 from issuegraph.db.sql import DriverQuery, contains_text, in_ids
 
@@ -138,6 +138,25 @@ def list_tokens(
     if search:
         query = query.where(contains_text(token.name, search))
     return pagination.fetch(session, query, page, TOKEN_SORT_COLUMNS)
+
+
+def live_web_session(session: Session, digest: str, now: datetime) -> tuple[WebSession, User] | None:
+    """The web session of this cookie digest, unexpired at `now`, with its user if active."""
+    row = session.execute(
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_digest == digest)
+        .where(WebSession.expires_at > now, User.state == "active")
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def delete_web_session(session: Session, digest: str) -> None:
+    session.execute(delete(WebSession).where(WebSession.token_digest == digest))
+
+
+def delete_sign_in_failures(session: Session, key: str) -> None:
+    session.execute(delete(SignInFailure).where(SignInFailure.username == key))
 
 
 def add(session: Session, obj: object) -> None:
