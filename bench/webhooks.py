@@ -23,10 +23,7 @@ import argparse
 import contextlib
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,12 +40,15 @@ sys.path.insert(0, str(ROOT))
 from tests.events.fastreceiver import FastReceiver, fast_receiver  # noqa: E402
 
 from issuegraph.testing import load as loadgen  # noqa: E402
+from issuegraph.testing.serverproc import Process, running_process, running_server  # noqa: E402
 
 TOKEN = "bench-hooks-token-0123456789abcdef"
 PG_ADMIN_URL = os.environ.get("ISSUEGRAPH_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CONCURRENCY = 8
-EXE = Path(sys.executable).with_name("issuegraph")
-COMMAND = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "issuegraph.cli"]
+ENV = {
+    "ISSUEGRAPH_WEBHOOKS_ALLOW_LOCAL": "true",
+    "ISSUEGRAPH_WEBHOOKS_CREATE_LIMIT": "0",  # ten hooks on one project in one minute
+}
 
 
 @contextlib.contextmanager
@@ -70,55 +70,16 @@ def database(kind: str) -> Iterator[str]:
         admin.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(url: str) -> dict[str, str]:
-    return dict(
-        os.environ,
-        ISSUEGRAPH_DATABASE_URL=url,
-        ISSUEGRAPH_ADMIN_TOKEN=TOKEN,
-        ISSUEGRAPH_WEBHOOKS_ALLOW_LOCAL="true",
-        ISSUEGRAPH_WEBHOOKS_CREATE_LIMIT="0",  # ten hooks on one project in one minute
-        ISSUEGRAPH_LOG_LEVEL="warning",
-    )
-
-
-@contextlib.contextmanager
-def process(args: list[str], url: str) -> Iterator[subprocess.Popen[bytes]]:
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen([*COMMAND, *args], env=_env(url), stdout=log, stderr=subprocess.STDOUT)
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-
-
 @contextlib.contextmanager
 def server(url: str) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    with process(["serve", "--port", str(port), "--no-deliver"], url) as proc:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/-/health", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.1)
-        yield base, proc.pid
+    """`issuegraph serve --no-deliver`, healthy: its URL and pid (the links part counts its CPU)."""
+    with running_server(url, TOKEN, deliver=False, env=ENV) as started:
+        yield started.url, started.pid
+
+
+def worker(url: str) -> contextlib.AbstractContextManager[Process]:
+    """`issuegraph worker`, started (no health to wait for); its pid for the links part's CPU."""
+    return running_process(["worker"], url, env=ENV)
 
 
 class Api:
@@ -172,7 +133,7 @@ def throughput(url: str, base: str, receiver: FastReceiver, events: int) -> None
     print(f"  queued {events} issue events at {rate:.0f} creates/s (no worker running)")
     before = receiver.count()
     started = time.time()
-    with process(["worker"], url):
+    with worker(url):
         done = wait_count(receiver, before + events, timeout=600)
     hits = receiver.snapshot()[before:]
     first = min(h.at for h in hits)
@@ -187,7 +148,7 @@ def latency(url: str, base: str, receiver: FastReceiver, samples: int) -> None:
     project = api.post("/projects", {"name": "lat", "path": "lat"})
     api.post(f"/projects/{project['id']}/hooks", {"url": receiver.url, "issues_events": True})
     after_commit, from_start = [], []
-    with process(["worker"], url):
+    with worker(url):
         time.sleep(2)  # the worker is up and listening
         for n in range(samples):
             before = receiver.count()
@@ -245,7 +206,7 @@ def links(url: str, base: str, server_pid: int, receiver: FastReceiver, seconds:
     api = Api(base)
     backends = Backends(url)
     figures: dict[str, list[float]] = {"no hooks": [], "ten hooks": []}
-    with process(["worker"], url) as worker:
+    with worker(url) as delivering:
         for n, (label, hooks) in enumerate([("no hooks", 0), ("ten hooks", 10)] * rounds):
             project = api.post("/projects", {"name": f"ln{n}", "path": f"ln{n}"})
             pid = project["id"]
@@ -272,7 +233,7 @@ def links(url: str, base: str, server_pid: int, receiver: FastReceiver, seconds:
                 time.sleep(0.5)  # the previous phase's deliveries drain first
             time.sleep(1)
             before = receiver.count()
-            workers = loadgen.process_tree(worker.pid)
+            workers = loadgen.process_tree(delivering.pid)
             db_before, worker_before = backends.cpu(), loadgen.cpu_seconds(workers)
             run = loadgen.load(base, jobs, seconds, 10**9, server_pid, headers={"PRIVATE-TOKEN": TOKEN})
             db_after, worker_after = backends.cpu(), loadgen.cpu_seconds(workers)

@@ -15,14 +15,15 @@ import itertools
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
 from issuegraph.accounts.service import ensure_admin_token
 from issuegraph.api.app import create_app
@@ -193,6 +194,29 @@ def own_app(database: Database, settings: Settings) -> Any:
 def client(app: Any) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+@contextmanager
+def recorded_queries(engine: Engine) -> Iterator[list[str]]:
+    """Every SQL statement the engine sends while the block runs, as SQLAlchemy's
+    before_cursor_execute sees them (on PostgreSQL asyncpg sends BEGIN and COMMIT itself)."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def query_recorder(app: Any) -> Callable[[], AbstractContextManager[list[str]]]:
+    """`with query_recorder() as statements:` what the app sends to its database (warehouse's
+    query_recorder, STYLE §12): a list endpoint's count must not grow with its rows."""
+    return lambda: recorded_queries(app.state.database.request_engine)
 
 
 @dataclass

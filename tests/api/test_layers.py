@@ -1,13 +1,18 @@
-"""The faces translate and serialise; they never build or run SQL (docs/architecture.md)."""
+"""The faces (api/) and the web UI (web/) translate and serialise; they never build or run SQL
+(docs/architecture.md): queries live in the feature packages' services and repositories."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import pytest
+
 import issuegraph.api
+import issuegraph.web
 
 API = Path(issuegraph.api.__file__).parent
+WEB = Path(issuegraph.web.__file__).parent
 # What a face may take from SQLAlchemy: the Session type it hands to the services, the
 # runner's greenlet bridge (how requests run, not a query), and exception types (sqlalchemy.exc:
 # api/errors.py tells a database outage from a bug).
@@ -46,10 +51,12 @@ def _violations(path: Path) -> list[str]:
     return found
 
 
-def test_faces_build_and_run_no_sql() -> None:
-    """No module under issuegraph/api imports SQLAlchemy's query API or calls select/execute/scalars."""
-    files = sorted(API.rglob("*.py"))
-    assert len(files) > 30  # the whole package was walked
+@pytest.mark.parametrize(("package", "modules"), [(API, 30), (WEB, 4)], ids=["api", "web"])
+def test_faces_build_and_run_no_sql(package: Path, modules: int) -> None:
+    """No module under issuegraph/api or issuegraph/web imports SQLAlchemy's query API or calls
+    select/execute/scalars."""
+    files = sorted(package.rglob("*.py"))
+    assert len(files) > modules  # the whole package was walked
     violations = [v for path in files for v in _violations(path)]
     assert violations == []
 

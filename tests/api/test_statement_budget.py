@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 # Statements per request as SQLAlchemy's before_cursor_execute sees them (on PostgreSQL asyncpg
 # sends BEGIN and COMMIT itself: not counted), after one warm-up request of the same kind.
@@ -43,27 +41,10 @@ BUDGET = {
 }
 
 
-@contextmanager
-def _recorded(engine: Any) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 @pytest.fixture
-def counted(app: Any, client: Any) -> Callable[..., tuple[int, list[str]]]:
-    engine = app.state.database.request_engine
-    engine = getattr(engine, "sync_engine", engine)
-
+def counted(client: Any, query_recorder: Any) -> Callable[..., tuple[int, list[str]]]:
     def send(method: str, url: str, headers: dict[str, str], body: Any = None) -> tuple[int, list[str]]:
-        with _recorded(engine) as statements:
+        with query_recorder() as statements:
             response = client.request(method, url, headers=headers, json=body)
         assert response.status_code < 300, response.text
         return len(statements), statements

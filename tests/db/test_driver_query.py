@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import bindparam, event, literal_column, select
+from sqlalchemy import bindparam, literal_column, select
 from sqlalchemy.util import greenlet_spawn
 
 from issuegraph.db.engine import Database
 from issuegraph.db.models import User
 from issuegraph.db.sql import DriverQuery, in_ids
+from tests.conftest import recorded_queries
 
 STATEMENT = select(User.id, User.username, User.is_admin, User.created_at, literal_column("'x'")).where(
     in_ids(User.id), User.state == "active", User.username != bindparam("not_named")
@@ -23,16 +24,10 @@ def test_rows_match_sqlalchemy_on_both_engines(database: Database) -> None:
     params: dict[str, Any] = {"ids": [1, 2, 3], "not_named": "nobody"}
 
     def both(engine: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[str]]:
-        seen: list[str] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            if statement.lstrip().upper().startswith("SELECT"):
-                seen.append(statement)
-
-        event.listen(engine, "before_cursor_execute", record)
-        with engine.connect() as conn:
+        with recorded_queries(engine) as statements, engine.connect() as conn:
             fast = [tuple(row) for row in query.rows(conn, params)]
             slow = [tuple(row) for row in conn.execute(STATEMENT, params)]
+        seen = [statement for statement in statements if statement.lstrip().upper().startswith("SELECT")]
         return fast, slow, seen
 
     fast, slow, seen = both(database.engine)  # psycopg or SQLite: through SQLAlchemy

@@ -6,15 +6,11 @@ PostgreSQL: `issuegraph serve --no-deliver` twice, `issuegraph worker` apart.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,64 +18,25 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from issuegraph.events.delivery import CLAIM_BATCH
-from issuegraph.testing.serverproc import free_port
+from issuegraph.testing.serverproc import Process, running_process, running_server
 from tests.e2e.conftest import fresh_pg_database
 from tests.events.fastreceiver import fast_receiver
 
 pytestmark = pytest.mark.slow
 TOKEN = "e2e-crash-token-0123456789"
 EVENTS = 1000
-EXE = Path(sys.executable).with_name("issuegraph")
-COMMAND = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "issuegraph.cli"]
-
-
-def _env(url: str) -> dict[str, str]:
-    return dict(
-        os.environ,
-        ISSUEGRAPH_DATABASE_URL=url,
-        ISSUEGRAPH_ADMIN_TOKEN=TOKEN,
-        ISSUEGRAPH_WEBHOOKS_ALLOW_LOCAL="true",
-        ISSUEGRAPH_WEBHOOKS_TIMEOUT="1",
-        ISSUEGRAPH_LOG_LEVEL="warning",
-    )
-
-
-@contextmanager
-def started(args: list[str], url: str, log_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
-    log = (log_dir / f"{args[0]}-{time.monotonic_ns()}.log").open("wb")
-    proc = subprocess.Popen(
-        [*COMMAND, *args], env=_env(url), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        log.close()
+ENV = {"ISSUEGRAPH_WEBHOOKS_ALLOW_LOCAL": "true", "ISSUEGRAPH_WEBHOOKS_TIMEOUT": "1"}
 
 
 @contextmanager
 def server(url: str, log_dir: Path, migrate: bool) -> Iterator[str]:
-    port = free_port()
-    args = ["serve", "--port", str(port), "--no-deliver", "--migrate" if migrate else "--no-migrate"]
-    with started(args, url, log_dir) as proc:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, "server exited"
-            try:
-                if httpx.get(f"{base}/-/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-        yield base
+    """`issuegraph serve --no-deliver`, healthy; `migrate=False` adds `--no-migrate`."""
+    with running_server(url, TOKEN, migrate=migrate, deliver=False, log_dir=log_dir, env=ENV) as started:
+        yield started.url
+
+
+def worker(url: str, log_dir: Path) -> AbstractContextManager[Process]:
+    return running_process(["worker"], url, log_dir=log_dir, env=ENV)
 
 
 def _create_issues(bases: list[str], project_id: int, errors: list[str]) -> None:
@@ -127,20 +84,19 @@ def test_kill_9_of_the_worker_loses_nothing(tmp_path: Path) -> None:
         assert hook.status_code == 201, hook.text
         errors: list[str] = []
         writer = threading.Thread(target=_create_issues, args=([first, second], project["id"], errors))
-        with started(["worker"], url, tmp_path) as worker:
+        with worker(url, tmp_path) as killed:
             writer.start()
             deadline = time.monotonic() + 120
             while receiver.count() < 300:
                 assert time.monotonic() < deadline, f"only {receiver.count()} delivered before the kill"
                 time.sleep(0.01)
-            os.kill(worker.pid, signal.SIGKILL)  # mid-round: claims leased, some sent, none recorded
-            worker.wait(timeout=10)
+            killed.kill()  # SIGKILL mid-round: claims leased, some sent, none recorded
             at_kill = receiver.count()
         writer.join(timeout=180)
         assert not errors and not writer.is_alive()
         engine = create_engine(url)
         try:
-            with started(["worker"], url, tmp_path):
+            with worker(url, tmp_path):
                 # Done when the outbox says so: a delivery the killed worker sent but never
                 # recorded stays leased until its lease runs out, then goes again (attempt 2).
                 deadline = time.monotonic() + 150

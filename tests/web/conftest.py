@@ -7,11 +7,8 @@ Screenshots of every page go to tmp/artifacts/ (not committed).
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from issuegraph.testing.serverproc import ServerError, running_server
 from tests.conftest import IN_CI
-from tests.e2e.conftest import ISSUEGRAPH, free_port, fresh_database
+from tests.e2e.conftest import fresh_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -48,64 +46,20 @@ class WebServer:
         return next(line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("Password: "))
 
 
-def start_server(database_url: str, workdir: Path, extra_env: dict[str, str] | None = None) -> Any:
-    """`issuegraph serve` in `workdir` (where it writes initial_root_password); returns (proc, server)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUEGRAPH_")}
-    env.update(
-        ISSUEGRAPH_DATABASE_URL=database_url,
-        ISSUEGRAPH_ADMIN_TOKEN=ADMIN_TOKEN,
-        ISSUEGRAPH_LOG_LEVEL="warning",
-        **(extra_env or {}),
-    )
-    log_path = workdir / f"server-{port}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [*ISSUEGRAPH, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=workdir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = WebServer(f"http://127.0.0.1:{port}", workdir, log_path, database_url)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{server.url}/-/health", timeout=2).status_code == 200:
-                return proc, server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.terminate()
-    pytest.fail(f"server not healthy:\n{log_path.read_text(errors='replace')}")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-
-
 @pytest.fixture(scope="module")
 def web_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WebServer]:
-    """A fresh server on an empty database (SQLite unless the module parametrises `db_kind`)."""
+    """A fresh server on an empty database (SQLite unless the module parametrises `db_kind`), run
+    in `workdir`, where its first start writes initial_root_password."""
     kind = getattr(request, "param", "sqlite")
     workdir = tmp_path_factory.mktemp(f"web-{kind}")
     with fresh_database(kind, workdir) as url:
-        proc, server = start_server(url, workdir)
         try:
-            yield server
-        finally:
-            stop_server(proc)
+            with running_server(url, ADMIN_TOKEN, log_dir=workdir) as server:
+                yield WebServer(server.url, workdir, server.log_path, url)
+        except ServerError as exc:  # the server did not start: its log says why
+            pytest.fail(str(exc))
 
 
 def _require_browser() -> None:

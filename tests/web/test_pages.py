@@ -293,3 +293,47 @@ def test_issue_graph_depth_and_open_only(client: TestClient, factory: Factory) -
     )
     assert labels(open_only="true")[0] == {ref + "2", ref + "3", ref + "4"}
     assert client.get(url, params={"depth": 0}).status_code in (400, 422)
+
+
+def _statements(client: TestClient, query_recorder: Any, path: str, **params: str) -> int:
+    with query_recorder() as statements:
+        assert client.get(path, params=params).status_code == 200
+    return len(statements)
+
+
+def test_pages_send_as_many_statements_for_more_rows(
+    client: TestClient, factory: Factory, query_recorder: Any
+) -> None:
+    """STYLE §12 on the web face: home, the issue lists, the issue page (latest and all activity),
+    the picker and the graph marks send as many statements for forty notes and ten issues as for
+    two notes and three issues."""
+    _root(client, factory)
+    group = factory.group("web-budget")
+    project = factory.project("budget", group=group)
+    issues = [factory.issue(project, f"budget item {n}") for n in range(3)]
+    factory.link(issues[0], issues[1], "blocks")
+    base = f"/-/projects/{project['id']}"
+    pages = [
+        ("/", {}),
+        (f"{base}/issues", {}),
+        (f"/-/groups/{group['id']}", {}),
+        (f"{base}/issues/1", {}),
+        (f"{base}/issues/1", {"activity": "all"}),
+        (f"{base}/issues/1/link_targets", {"target": "budget"}),
+        (f"{base}/issues/1/link_targets", {"target": f"{project['path_with_namespace']}#2"}),
+        (f"{base}/graph/marks.json", {}),
+    ]
+    for path, params in pages:  # warm-up: first requests of a kind load caches
+        _statements(client, query_recorder, path, **params)
+    few = [_statements(client, query_recorder, path, **params) for path, params in pages]
+    more = [factory.issue(project, f"budget item {n}") for n in range(3, 10)]
+    for other in more[:4]:
+        factory.link(issues[0], other, "relates_to")  # system notes on #1
+    for n in range(40):
+        client.post(
+            f"/api/v4/projects/{project['id']}/issues/1/notes",
+            headers=factory.admin.headers,
+            json={"body": f"note {n}"},
+        )
+    many = [_statements(client, query_recorder, path, **params) for path, params in pages]
+    assert many == few

@@ -1,17 +1,18 @@
-"""All queries about users and personal access tokens."""
+"""All queries about users, personal access tokens, web sessions and failed sign-ins."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, not_, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
-from issuegraph.db import records
-from issuegraph.db.models import AuthThrottle, PersonalAccessToken, User
+from issuegraph.db import pagination, records
+from issuegraph.db.models import AuthThrottle, PersonalAccessToken, SignInFailure, User, WebSession
+from issuegraph.db.pagination import Columns, OffsetPage, Page
 from issuegraph.db.sql import DriverQuery, contains_text, in_ids
 
 
@@ -91,9 +92,11 @@ def users_by_id(session: Session, ids: Iterable[int]) -> dict[int, User]:
     return {u.id: u for u in session.scalars(_USERS, {"ids": list(wanted)})}
 
 
-def list_users(
-    session: Session, *, username: str | None, search: str | None, offset: int, limit: int
-) -> tuple[Sequence[User], int]:
+USER_SORT_COLUMNS: Columns = {"id": User.id}
+TOKEN_SORT_COLUMNS: Columns = {"id": PersonalAccessToken.id}
+
+
+def list_users(session: Session, *, username: str | None, search: str | None, page: OffsetPage) -> Page[User]:
     query = select(User)
     if username:
         query = query.where(func.lower(User.username) == username.lower())
@@ -105,9 +108,7 @@ def list_users(
                 contains_text(User.email, search),
             )
         )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(User.id).offset(offset).limit(limit)).all()
-    return rows, total
+    return pagination.fetch(session, query, page, USER_SORT_COLUMNS)
 
 
 def get_token(session: Session, token_id: int) -> PersonalAccessToken | None:
@@ -122,9 +123,8 @@ def list_tokens(
     active: bool | None,
     search: str | None,
     now: datetime,
-    offset: int,
-    limit: int,
-) -> tuple[Sequence[PersonalAccessToken], int]:
+    page: OffsetPage,
+) -> Page[PersonalAccessToken]:
     """Tokens by id; `active` means neither revoked nor expired at `now` (GitLab's state filter)."""
     token = PersonalAccessToken
     query = select(token)
@@ -137,9 +137,26 @@ def list_tokens(
         query = query.where(is_active if active else not_(is_active))
     if search:
         query = query.where(contains_text(token.name, search))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(token.id).offset(offset).limit(limit)).all()
-    return rows, total
+    return pagination.fetch(session, query, page, TOKEN_SORT_COLUMNS)
+
+
+def live_web_session(session: Session, digest: str, now: datetime) -> tuple[WebSession, User] | None:
+    """The web session of this cookie digest, unexpired at `now`, with its user if active."""
+    row = session.execute(
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_digest == digest)
+        .where(WebSession.expires_at > now, User.state == "active")
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def delete_web_session(session: Session, digest: str) -> None:
+    session.execute(delete(WebSession).where(WebSession.token_digest == digest))
+
+
+def delete_sign_in_failures(session: Session, key: str) -> None:
+    session.execute(delete(SignInFailure).where(SignInFailure.username == key))
 
 
 def add(session: Session, obj: object) -> None:

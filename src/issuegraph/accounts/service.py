@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from issuegraph.accounts import repository as repo
 from issuegraph.accounts import throttle
 from issuegraph.db.models import Namespace, PersonalAccessToken, User
+from issuegraph.db.pagination import OffsetPage, Page
 from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 
 SCOPES = ("api", "read_api")
@@ -182,10 +182,10 @@ def list_tokens(
     revoked: bool | None = None,
     active: bool | None = None,
     search: str | None = None,
-    offset: int,
-    limit: int,
-) -> tuple[Sequence[PersonalAccessToken], int]:
+    page: OffsetPage,
+) -> Page[PersonalAccessToken]:
     """The caller's tokens; an administrator sees every user's, or one user's with `user_id`.
+    Sort field: `id`.
 
     As GitLab: a non-admin naming another user is 401, an admin naming an unknown user 404.
     """
@@ -203,9 +203,26 @@ def list_tokens(
         active=active,
         search=search,
         now=datetime.now(UTC),
-        offset=offset,
-        limit=limit,
+        page=page,
     )
+
+
+def list_users(
+    session: Session, actor: Actor, *, username: str | None, search: str | None, page: OffsetPage
+) -> Page[User]:
+    """Users matching `username` (exactly, any case) and `search` (username, name or e-mail);
+    sort field `id`. Administrators only: issuegraph lists users to no one else."""
+    actor.require_admin()
+    return repo.list_users(session, username=username, search=search, page=page)
+
+
+def get_user(session: Session, actor: Actor, user_id: int) -> User:
+    """Any user, for a signed-in caller."""
+    actor.require_user()
+    user = repo.get_user(session, user_id)
+    if user is None:
+        raise NotFound("user_not_found", "404 User Not Found")
+    return user
 
 
 def resolve_token(session: Session, actor: Actor, token_id: int | None) -> PersonalAccessToken:

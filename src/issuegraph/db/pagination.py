@@ -1,11 +1,13 @@
 """Pagination, one kit for every face: a page request in, the rows and what the headers need out.
 
-A face translates its own parameters into an `OffsetPage` (GitLab's `page`/`per_page`) or a
-`KeysetPage` (GitLab's `pagination=keyset`, SourceCraft's `page_token`, the graph's cursors),
-naming sort fields as the service names them. The service applies the request to its query
-with `fetch` and returns a `Page`: the rows, plus `total` (offset pages; one `COUNT`) or
-`next_after` (keyset pages; the sort values of the last row when more rows follow). The face
-turns those into its headers or tokens. Faces never see the query.
+A face translates its own parameters into an `OffsetPage` (GitLab's `page`/`per_page`, the
+native webhook list's) or a `KeysetPage` (GitLab's `pagination=keyset`, SourceCraft's
+`page_token`), naming sort fields as the service names them. The service applies the request
+to its query with `fetch` and returns a `Page`: the rows, plus `total` (offset pages; one
+`COUNT`) or `next_after` (keyset pages; the sort values of the last row when more rows follow).
+The face turns those into its headers or tokens. Faces never see the query. (The graph's
+ready/blocked cursors are not these: they page by issue id within their list, see
+`graph.service.work_page`.)
 """
 
 from __future__ import annotations

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
 from issuegraph.config import Settings
+from issuegraph.db import pagination
 from issuegraph.db.models import Issue, Namespace, Note, Webhook, WebhookLog, utcnow
+from issuegraph.db.pagination import Columns, OffsetPage, Page
 from issuegraph.domain.errors import Forbidden, Invalid, NotFound, RuleViolation
 from issuegraph.domain.roles import AccessLevel
 from issuegraph.events import branch_filters, delivery, payloads, signing, ssrf
@@ -116,12 +118,12 @@ def _scoped(query: Any, scope: Scope, flavor: str) -> Any:
     return query.where(Webhook.project_id.is_(None), Webhook.group_id.is_(None))
 
 
-def list_hooks(
-    session: Session, scope: Scope, flavor: str, offset: int, limit: int
-) -> tuple[list[Webhook], int]:
-    query = _scoped(select(Webhook), scope, flavor)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return list(session.scalars(query.order_by(Webhook.id).offset(offset).limit(limit))), int(total)
+HOOK_SORT_COLUMNS: Columns = {"id": Webhook.id}
+
+
+def list_hooks(session: Session, scope: Scope, flavor: str, page: OffsetPage) -> Page[Webhook]:
+    """A scope's hooks of one flavor (`gitlab` or `native`); sort field `id`."""
+    return pagination.fetch(session, _scoped(select(Webhook), scope, flavor), page, HOOK_SORT_COLUMNS)
 
 
 def get_hook(session: Session, scope: Scope, flavor: str, hook_id: int) -> Webhook:

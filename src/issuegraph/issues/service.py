@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
@@ -462,6 +463,13 @@ def project_issue_query(session: Session, access: ProjectAccess, filters: IssueF
     return _apply_filters(query, filters)
 
 
+def scope_issue_query(
+    session: Session, actor: Actor, project_ids: Iterable[int], filters: IssueFilters
+) -> Select[Issue]:
+    """Issues of the projects `project_ids` (a group's, say) that the caller can read."""
+    return visible_issue_query(session, actor, filters).where(Issue.project_id.in_(project_ids))
+
+
 def visible_issue_query(session: Session, actor: Actor, filters: IssueFilters) -> Select[Issue]:
     """Issues across every project the caller can read."""
     query = select(Issue).where(
@@ -827,6 +835,73 @@ def list_issue_notes(
     return pagination.fetch(
         session, list_notes(session, issue, actor, system=system), page, NOTE_SORT_COLUMNS
     )
+
+
+def list_scope_issues(
+    session: Session, actor: Actor, project_ids: Iterable[int], filters: IssueFilters, page: PageRequest
+) -> Page[Issue]:
+    """One page of the issues of `project_ids` that the caller can read."""
+    query = scope_issue_query(session, actor, project_ids, filters)
+    return pagination.fetch(session, query, page, ISSUE_SORT_COLUMNS)
+
+
+def count_project_issues(session: Session, access: ProjectAccess, filters: IssueFilters) -> int:
+    """How many of the project's issues match `filters` and the caller can read: one COUNT."""
+    return pagination.count(session, project_issue_query(session, access, filters))
+
+
+def count_scope_issues(
+    session: Session, actor: Actor, project_ids: Iterable[int], filters: IssueFilters
+) -> int:
+    """How many issues of `project_ids` match `filters` and the caller can read: one COUNT."""
+    return pagination.count(session, scope_issue_query(session, actor, project_ids, filters))
+
+
+def project_issue_ids(session: Session, access: ProjectAccess, filters: IssueFilters) -> list[int]:
+    """The ids of the project's issues that match `filters` and the caller can read."""
+    query = project_issue_query(session, access, filters).with_only_columns(Issue.id)
+    return list(session.scalars(query))
+
+
+def timeline_rows(
+    session: Session, issue: Issue, actor: Actor, *, latest: int | None
+) -> tuple[list[Any], bool]:
+    """The notes of an issue the caller may see, oldest first, as rows of (author_id, body,
+    system, created_at): all of them when `latest` is None, else the latest `latest` (one
+    statement reading one row more) and whether earlier ones were left out.
+
+    Rows, not ORM objects: an issue with 100 links has 100 system notes, and loading them as
+    objects was half of the issue page's time."""
+    query = list_notes(session, issue, actor).with_only_columns(
+        Note.author_id, Note.body, Note.system, Note.created_at
+    )
+    if latest is None:
+        return list(session.execute(query.order_by(Note.created_at, Note.id)).all()), False
+    newest = query.order_by(Note.created_at.desc(), Note.id.desc()).limit(latest + 1)
+    rows = list(session.execute(newest).all())
+    return rows[:latest][::-1], len(rows) > latest
+
+
+def find_link_targets(
+    session: Session,
+    actor: Actor,
+    filters: IssueFilters,
+    *,
+    within: ProjectAccess | None,
+    first_project_id: int,
+    exclude_id: int,
+    limit: int,
+) -> list[Issue]:
+    """Up to `limit` issues the caller can read matching `filters`, in `within`'s project or in
+    every readable project: those of `first_project_id` first, then newest first; the issue
+    `exclude_id` (the one being linked from) left out."""
+    if within is not None:
+        query = project_issue_query(session, within, filters)
+    else:
+        query = visible_issue_query(session, actor, filters)
+    here_first = case((Issue.project_id == first_project_id, 0), else_=1)
+    ordered = query.where(Issue.id != exclude_id).order_by(here_first, Issue.id.desc()).limit(limit)
+    return list(session.scalars(ordered))
 
 
 def list_labels(session: Session, access: ProjectAccess, page: PageRequest) -> Page[Label]:

@@ -12,6 +12,16 @@ from issuegraph.db.sql import in_ids
 from issuegraph.domain.ids import is_numeric, parse_id
 
 
+def paths_by_id(session: Session, project_ids: Iterable[int]) -> dict[int, str]:
+    """Each project's full path, from its namespace's current path (the issue picker's references)."""
+    query = (
+        select(Project.id, Namespace.full_path + "/" + Project.path)
+        .join(Namespace, Namespace.id == Project.namespace_id)
+        .where(Project.id.in_(set(project_ids)))
+    )
+    return {int(project_id): str(path) for project_id, path in session.execute(query).all()}
+
+
 def ancestor_ids(namespace: Namespace) -> list[int]:
     return [int(x) for x in namespace.traversal_ids.split("/") if x]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ from issuegraph.accounts import repository as accounts_repo
 from issuegraph.accounts.service import Actor
 from issuegraph.db import pagination
 from issuegraph.db.models import GroupMember, Issue, Namespace, Project, ProjectMember, User, utcnow
-from issuegraph.db.pagination import Columns, Page, PageRequest
+from issuegraph.db.pagination import Columns, OffsetPage, Page, PageRequest
 from issuegraph.db.sql import MAX_INT, contains_text
 from issuegraph.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from issuegraph.domain.ids import is_numeric, parse_id
@@ -280,18 +280,17 @@ def resolve_group_by_path(session: Session, actor: Actor, full_path: str) -> Nam
     return group
 
 
-def list_groups(
-    session: Session, actor: Actor, *, search: str | None, offset: int, limit: int
-) -> tuple[Sequence[Namespace], int]:
+GROUP_SORT_COLUMNS: Columns = {"name": Namespace.name, "id": Namespace.id}
+
+
+def list_groups(session: Session, actor: Actor, *, search: str | None, page: OffsetPage) -> Page[Namespace]:
+    """The groups the caller can read, matching `search` in name or path; sort fields `name`, `id`."""
     query = select(Namespace).where(
         Namespace.kind == "group", repo.visible_groups_clause(actor.user_id, actor.is_admin)
     )
     if search:
         query = query.where(contains_text(Namespace.name, search) | contains_text(Namespace.path, search))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return session.scalars(
-        query.order_by(Namespace.name, Namespace.id).offset(offset).limit(limit)
-    ).all(), total
+    return pagination.fetch(session, query, page, GROUP_SORT_COLUMNS)
 
 
 # ---------------------------------------------------------------- projects
@@ -371,11 +370,10 @@ def list_projects(
     visibility: str | None = None,
     namespace: Namespace | None = None,
     include_subgroups: bool = False,
-    order_by: str = "created_at",
-    sort: str = "desc",
-    offset: int = 0,
-    limit: int = 20,
-) -> tuple[Sequence[tuple[Project, Namespace]], int]:
+    page: OffsetPage,
+) -> Page[tuple[Project, Namespace]]:
+    """The projects the caller can read, with their namespaces, filtered; sort fields in
+    PROJECT_SORT_COLUMNS (`created_at`, `updated_at`, `name`, `path`, `id`)."""
     query = (
         select(Project, Namespace)
         .join(Namespace, Namespace.id == Project.namespace_id)
@@ -399,18 +397,7 @@ def list_projects(
             )
         else:
             query = query.where(Project.namespace_id == namespace.id)
-    column = {
-        "id": Project.id,
-        "name": Project.name,
-        "path": Project.path,
-        "updated_at": Project.updated_at,
-    }.get(order_by, Project.created_at)
-    ordering: list[Any] = (
-        [column.asc(), Project.id.asc()] if sort == "asc" else [column.desc(), Project.id.desc()]
-    )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(*ordering).offset(offset).limit(limit)).all()
-    return rows, total
+    return pagination.fetch(session, query, page, PROJECT_SORT_COLUMNS, scalars=False)
 
 
 def namespace_projects_query(actor: Actor, namespace: Namespace) -> Select[Project, Namespace]:
@@ -575,6 +562,7 @@ PROJECT_SORT_COLUMNS: Columns = {
     "path": Project.path,
     "name": Project.name,
     "created_at": Project.created_at,
+    "updated_at": Project.updated_at,
     "id": Project.id,
 }
 

@@ -1,9 +1,10 @@
 """Start `issuegraph serve` as a real process on a loopback port, for end-to-end tests and benchmarks.
 
-The one harness (tests/e2e, tests/links and bench/ use it): a free port on 127.0.0.1, a clean
-environment (no ISSUEGRAPH_* variable leaks in from the caller's), the server's output in a log
-file, a bounded wait for /-/health, and a stop by pid (terminate, then kill its process group
-after a timeout). It lives in the package rather than under tests/ so a benchmark script can
+The one harness (tests/e2e, tests/web, tests/links and bench/ use it): a free port on 127.0.0.1,
+a clean environment (no ISSUEGRAPH_* variable leaks in from the caller's), the server's output in
+a log file, a bounded wait for /-/health, and a stop by pid (terminate, then kill its process
+group after a timeout). `running_process` runs another subcommand (`issuegraph worker`) the same
+way, without the health wait. It lives in the package rather than under tests/ so a benchmark script can
 import it without touching sys.path; it needs nothing beyond the server's own dependencies.
 """
 
@@ -19,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,44 +93,96 @@ def _drop(admin: Engine, name: str, attempts: int = 10) -> None:
             time.sleep(2)
 
 
+@dataclass(frozen=True)
+class Process:
+    """Another `issuegraph` subcommand running beside a server (`issuegraph worker`, say)."""
+
+    pid: int
+    log_path: Path
+    popen: subprocess.Popen[bytes]
+
+    def kill(self) -> None:
+        """SIGKILL, no clean-up in the process: what a crash looks like. Waits until it is gone."""
+        os.kill(self.pid, signal.SIGKILL)
+        self.popen.wait(timeout=STOP_TIMEOUT)
+
+
 @contextmanager
 def running_server(
     database_url: str,
     admin_token: str,
     *,
     workers: int = 1,
+    migrate: bool = True,
+    deliver: bool = True,
     log_dir: Path | None = None,
     log_level: str = "warning",
     env: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Start the server on `database_url` (migrated on start), wait until it is healthy, yield it,
-    stop it by its pid. `env` adds ISSUEGRAPH_* settings; the log goes to `log_dir` (a temporary
-    directory when none is given)."""
+    """Start the server on `database_url`, wait until it is healthy, yield it, stop it by its pid.
+    `migrate=False` and `deliver=False` pass `--no-migrate` and `--no-deliver` (a second server on a
+    migrated database; webhooks left to an `issuegraph worker` from `running_process`). `env` adds
+    ISSUEGRAPH_* settings; the log goes to `log_dir` (a temporary directory when none is given),
+    which is also the server's working directory (where a first start writes initial_root_password)."""
+    port = free_port()
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    if not migrate:
+        args.append("--no-migrate")
+    if not deliver:
+        args.append("--no-deliver")
+    with _started(args, database_url, admin_token, log_dir, log_level, env, f"server-{port}") as (proc, log):
+        server = Server(f"http://127.0.0.1:{port}", database_url, proc.pid, log)
+        _wait_healthy(proc, server)
+        yield server
+
+
+@contextmanager
+def running_process(
+    args: Sequence[str],
+    database_url: str,
+    *,
+    admin_token: str = "",
+    log_dir: Path | None = None,
+    log_level: str = "warning",
+    env: Mapping[str, str] | None = None,
+) -> Iterator[Process]:
+    """Run `issuegraph *args` (`["worker"]`) with the same clean environment and log handling as
+    `running_server`, yield it without waiting for anything, stop it by its pid."""
+    name = f"{args[0]}-{time.monotonic_ns()}"
+    with _started(list(args), database_url, admin_token, log_dir, log_level, env, name) as (proc, log):
+        yield Process(proc.pid, log, proc)
+
+
+@contextmanager
+def _started(
+    args: list[str],
+    database_url: str,
+    admin_token: str,
+    log_dir: Path | None,
+    log_level: str,
+    env: Mapping[str, str] | None,
+    name: str,
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     with ExitStack() as stack:
         if log_dir is None:
             log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="issuegraph-server-")))
-        port = free_port()
         environment = {k: v for k, v in os.environ.items() if not k.startswith("ISSUEGRAPH_")}
-        environment.update(
-            ISSUEGRAPH_DATABASE_URL=database_url,
-            ISSUEGRAPH_ADMIN_TOKEN=admin_token,
-            ISSUEGRAPH_LOG_LEVEL=log_level,
-        )
+        environment.update(ISSUEGRAPH_DATABASE_URL=database_url, ISSUEGRAPH_LOG_LEVEL=log_level)
+        if admin_token:
+            environment["ISSUEGRAPH_ADMIN_TOKEN"] = admin_token
         environment.update(env or {})  # the caller's settings win (a log level, say)
-        log_path = log_dir / f"server-{port}.log"
+        log_path = log_dir / f"{name}.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [*command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+                [*command(), *args],
                 env=environment,
                 cwd=log_dir,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: the workers stop with it
             )
-        server = Server(f"http://127.0.0.1:{port}", database_url, proc.pid, log_path)
         try:
-            _wait_healthy(proc, server)
-            yield server
+            yield proc, log_path
         finally:
             _stop(proc)
 

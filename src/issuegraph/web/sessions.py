@@ -1,4 +1,5 @@
-"""Web sessions and failed sign-ins, stored in the database so that every worker shares them."""
+"""Web sessions and failed sign-ins, stored in the database so that every worker shares them
+(their queries are in accounts/repository.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from issuegraph.accounts import repository as accounts_repo
 from issuegraph.db.models import SignInFailure, User, WebSession, utcnow
 
 COOKIE = "issuegraph_session"
@@ -42,19 +43,13 @@ def lookup(session: Session, raw: str | None) -> tuple[WebSession, User] | None:
     """The live session of this cookie and its active user, or None."""
     if not raw or len(raw) > 128:
         return None
-    row = session.execute(
-        select(WebSession, User)
-        .join(User, User.id == WebSession.user_id)
-        .where(WebSession.token_digest == digest(raw))
-        .where(WebSession.expires_at > utcnow(), User.state == "active")
-    ).first()
-    return (row[0], row[1]) if row else None
+    return accounts_repo.live_web_session(session, digest(raw), utcnow())
 
 
 def end(session: Session, raw: str | None) -> None:
     """Sign-out: the session row is deleted, so the cookie is worthless on every worker."""
     if raw:
-        session.execute(delete(WebSession).where(WebSession.token_digest == digest(raw)))
+        accounts_repo.delete_web_session(session, digest(raw))
 
 
 def wait_seconds(session: Session, username: str, now: datetime | None = None) -> int:
@@ -88,4 +83,4 @@ def record_failure(session: Session, username: str) -> None:
 
 
 def clear_failures(session: Session, username: str) -> None:
-    session.execute(delete(SignInFailure).where(SignInFailure.username == username.lower()[:255]))
+    accounts_repo.delete_sign_in_failures(session, username.lower()[:255])

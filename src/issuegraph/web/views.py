@@ -1,7 +1,8 @@
 """What each page shows, gathered from the same services the APIs call.
 
 No permission rule or query is written here again: every read goes through the projects,
-issues, links and graph services (and the repositories their APIs use for the same facts).
+issues, links and graph services (and the repositories their APIs use for the same facts);
+tests/api/test_layers.py fails on SQL under web/ as under api/.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ from typing import Any
 
 import orjson
 from markupsafe import Markup, escape
-from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from issuegraph.accounts import repository as accounts_repo
 from issuegraph.accounts.service import Actor
-from issuegraph.db import pagination
-from issuegraph.db.models import Issue, Namespace, Note, Project
-from issuegraph.db.pagination import OffsetPage, sort_keys
+from issuegraph.db.models import Issue
+from issuegraph.db.pagination import OffsetPage, Page, sort_keys
 from issuegraph.domain.errors import NotFound
 from issuegraph.domain.links import LinkType
 from issuegraph.graph import repository as graph_repo
@@ -29,6 +28,7 @@ from issuegraph.issues import repository as issues_repo
 from issuegraph.issues import service as issues
 from issuegraph.issues.service import IssueFilters
 from issuegraph.links import service as links
+from issuegraph.projects import repository as projects_repo
 from issuegraph.projects import service as projects
 from issuegraph.projects.service import ProjectAccess, access_by_project_ids, access_for
 
@@ -65,10 +65,6 @@ def issue_url(project_id: int, iid: int) -> str:
     return f"/-/projects/{project_id}/issues/{iid}"
 
 
-def _count(session: Session, query: Select[Any]) -> int:
-    return int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
-
-
 # ---------------------------------------------------------------- projects and groups
 
 
@@ -81,20 +77,15 @@ class Counts:
 
 def project_counts(session: Session, access: ProjectAccess) -> Counts:
     """Open issues, and how many of them are blocked by an open issue (the rest are ready)."""
-    opened = _count(session, issues.project_issue_query(session, access, IssueFilters(state="opened")))
-    blocked = _count(
-        session, issues.project_issue_query(session, access, IssueFilters(state="opened", blocked=True))
-    )
+    opened = issues.count_project_issues(session, access, IssueFilters(state="opened"))
+    blocked = issues.count_project_issues(session, access, IssueFilters(state="opened", blocked=True))
     return Counts(opened, opened - blocked, blocked)
 
 
-def _group_query(session: Session, actor: Actor, scope: graph.Scope, filters: IssueFilters) -> Select[Issue]:
-    return issues.visible_issue_query(session, actor, filters).where(Issue.project_id.in_(scope.project_ids))
-
-
 def group_counts(session: Session, actor: Actor, scope: graph.Scope) -> Counts:
-    opened = _count(session, _group_query(session, actor, scope, IssueFilters(state="opened")))
-    blocked = _count(session, _group_query(session, actor, scope, IssueFilters(state="opened", blocked=True)))
+    ids = scope.project_ids
+    opened = issues.count_scope_issues(session, actor, ids, IssueFilters(state="opened"))
+    blocked = issues.count_scope_issues(session, actor, ids, IssueFilters(state="opened", blocked=True))
     return Counts(opened, opened - blocked, blocked)
 
 
@@ -116,13 +107,15 @@ class GroupRow:
 
 
 def home(session: Session, actor: Actor) -> tuple[list[ProjectRow], list[GroupRow]]:
-    pairs, _ = projects.list_projects(session, actor, order_by="path", sort="asc", limit=100)
+    pairs = projects.list_projects(session, actor, page=OffsetPage(0, 100, sort_keys("path", False))).rows
     accesses = access_for(session, actor, pairs)
     project_rows = [
         ProjectRow(p.id, p.name, p.full_path, p.visibility, project_counts(session, accesses[p.id]))
         for p, _ns in pairs
     ]
-    groups, _ = projects.list_groups(session, actor, search=None, offset=0, limit=100)
+    groups = projects.list_groups(
+        session, actor, search=None, page=OffsetPage(0, 100, sort_keys("name", False))
+    ).rows
     group_rows = []
     for group in groups:
         scope = graph.group_scope(session, actor, str(group.id))
@@ -190,10 +183,13 @@ class IssueList:
     pages: int
 
 
-def _issue_rows(session: Session, query: Select[Issue], filters: ListFilters, here: int | None) -> IssueList:
+def _window(filters: ListFilters) -> OffsetPage:
+    """The list's page, newest issues first."""
+    return OffsetPage((max(1, filters.page) - 1) * PER_PAGE, PER_PAGE, sort_keys("id", descending=True))
+
+
+def _issue_rows(session: Session, found: Page[Issue], filters: ListFilters, here: int | None) -> IssueList:
     page = max(1, filters.page)
-    window = OffsetPage((page - 1) * PER_PAGE, PER_PAGE, sort_keys("id", descending=True))
-    found = pagination.fetch(session, query, window, issues.ISSUE_SORT_COLUMNS)
     rows, total = found.rows, found.total or 0
     views = issues_repo.load_views(session, rows)
     blockers: dict[int, int] = {}
@@ -220,12 +216,15 @@ def _issue_rows(session: Session, query: Select[Issue], filters: ListFilters, he
 
 
 def project_issues(session: Session, access: ProjectAccess, filters: ListFilters) -> IssueList:
-    query = issues.project_issue_query(session, access, filters.to_service())
-    return _issue_rows(session, query, filters, access.project.id)
+    found = issues.list_project_issues(session, access, filters.to_service(), _window(filters))
+    return _issue_rows(session, found, filters, access.project.id)
 
 
 def group_issues(session: Session, actor: Actor, scope: graph.Scope, filters: ListFilters) -> IssueList:
-    return _issue_rows(session, _group_query(session, actor, scope, filters.to_service()), filters, None)
+    found = issues.list_scope_issues(
+        session, actor, scope.project_ids, filters.to_service(), _window(filters)
+    )
+    return _issue_rows(session, found, filters, None)
 
 
 # ---------------------------------------------------------------- the issue page
@@ -272,19 +271,9 @@ def _timeline(
 ) -> tuple[list[TimelineEntry], bool]:
     """The issue's activity, oldest first: the latest TIMELINE_RECENT entries unless `everything`,
     and whether earlier ones were left out."""
-    # Rows, not ORM objects: an issue with 100 links has 100 system notes, and loading them as
-    # objects was half the page's time.
-    query = issues.list_notes(session, issue, actor).with_only_columns(
-        Note.author_id, Note.body, Note.system, Note.created_at
+    notes, earlier = issues.timeline_rows(
+        session, issue, actor, latest=None if everything else TIMELINE_RECENT
     )
-    if everything:
-        notes = list(session.execute(query.order_by(Note.created_at, Note.id)).all())
-        earlier = False
-    else:
-        latest = query.order_by(Note.created_at.desc(), Note.id.desc()).limit(TIMELINE_RECENT + 1)
-        notes = list(session.execute(latest).all())
-        earlier = len(notes) > TIMELINE_RECENT
-        notes = notes[:TIMELINE_RECENT][::-1]
     authors = accounts_repo.users_by_id(session, {n.author_id for n in notes if n.author_id})
     timeline = []
     for n in notes:
@@ -394,31 +383,24 @@ def search_targets(
     text = text.strip()[:200]
     if not text:
         return []
-    query: Select[Issue]
+    within: ProjectAccess | None = None
     match = _REF.match(text) or (re.match(r"^(?P<iid>\d{1,9})$", text) if text.isdigit() else None)
     if match is not None and match.groupdict().get("path"):
         try:
-            access = projects.resolve_project(session, actor, match["path"])
+            within = projects.resolve_project(session, actor, match["path"])
         except NotFound:
             return []
-        query = issues.project_issue_query(session, access, IssueFilters(iids=[int(match["iid"])]))
-    elif match is not None:
-        query = issues.visible_issue_query(session, actor, IssueFilters(iids=[int(match["iid"])]))
-    else:
-        query = issues.visible_issue_query(session, actor, IssueFilters(search=text))
-    here_first = case((Issue.project_id == here.project.id, 0), else_=1)
-    rows = list(
-        session.scalars(
-            query.where(Issue.id != exclude_id).order_by(here_first, Issue.id.desc()).limit(PICKER_LIMIT)
-        )
+    filters = IssueFilters(iids=[int(match["iid"])]) if match is not None else IssueFilters(search=text)
+    rows = issues.find_link_targets(
+        session,
+        actor,
+        filters,
+        within=within,
+        first_project_id=here.project.id,
+        exclude_id=exclude_id,
+        limit=PICKER_LIMIT,
     )
-    paths = dict(
-        session.execute(
-            select(Project.id, Namespace.full_path + "/" + Project.path)
-            .join(Namespace, Namespace.id == Project.namespace_id)
-            .where(Project.id.in_({i.project_id for i in rows}))
-        ).all()
-    )
+    paths = projects_repo.paths_by_id(session, {i.project_id for i in rows})
     return [PickerItem(f"{paths[i.project_id]}#{i.iid}", i.title, i.state) for i in rows]
 
 
@@ -479,8 +461,7 @@ def issue_graph(
 
 def project_graph_marks(session: Session, actor: Actor, access: ProjectAccess) -> dict[str, Any]:
     """What the project graph highlights: the critical path and the ready issues (ids)."""
-    ready = issues.project_issue_query(session, access, IssueFilters(state="opened", blocked=False))
-    ready_ids = list(session.scalars(ready.with_only_columns(Issue.id)))
+    ready_ids = issues.project_issue_ids(session, access, IssueFilters(state="opened", blocked=False))
     critical = graph.critical_path(session, actor, str(access.project.id), by="count")
     chain = [step.get("id") for step in critical["chain"]]
     return {

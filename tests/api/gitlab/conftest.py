@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +9,6 @@ import gitlab
 import pytest
 import requests
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from tests.conftest import Account, Factory
 
@@ -64,27 +61,6 @@ def world(factory: Factory) -> World:
         target_issue=factory.issue(project, "target issue"),
         other_issue=factory.issue(project, "other issue"),
     )
-
-
-@contextmanager
-def recorded_queries(engine: Any) -> Iterator[list[str]]:
-    """Every SQL statement the engine sends while the block runs."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-@pytest.fixture
-def query_recorder(app: Any) -> Any:
-    """`with query_recorder() as statements:` counts what the app sends to its database."""
-    return lambda: recorded_queries(app.state.database.request_engine)
 
 
 class _TestClientAdapter(requests.adapters.BaseAdapter):

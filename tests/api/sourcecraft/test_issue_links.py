@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from issuegraph.db.models import Event
 from tests.api.sourcecraft.conftest import SourceCraft, World, assert_error, bulk_issues, bulk_links
@@ -492,21 +492,13 @@ def test_s29_blocked_by_made_here_reads_right_on_the_gitlab_face(
 
 
 def test_lists_cost_the_same_queries_for_more_links(
-    sc: SourceCraft, world: World, factory: Factory, app: Any
+    sc: SourceCraft, world: World, factory: Factory, query_recorder: Any
 ) -> None:
     """STYLE §12: a link list, and an issue list, send as many queries for five links as for one."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
 
     def count(path: str) -> int:
-        statements.clear()
-        event.listen(app.state.database.request_engine, "before_cursor_execute", record)
-        try:
+        with query_recorder() as statements:
             assert sc.get(path).status_code == 200
-        finally:
-            event.remove(app.state.database.request_engine, "before_cursor_execute", record)
         return len(statements)
 
     create(sc, world, "id", world.target, link_type="blocks")

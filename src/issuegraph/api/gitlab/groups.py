@@ -24,6 +24,7 @@ from issuegraph.api.gitlab.params import (
     str_param,
 )
 from issuegraph.api.responses import json_response
+from issuegraph.db.pagination import OffsetPage, sort_keys
 from issuegraph.projects import service as projects
 
 router = resource_router()
@@ -57,10 +58,15 @@ def list_groups(
     session: Session = Depends(get_session),
 ) -> Response:
     page = page_of(params)
-    rows, total = projects.list_groups(
-        session, actor, search=str_param(params, "search"), offset=page.offset, limit=page.per_page
+    found = projects.list_groups(
+        session,
+        actor,
+        search=str_param(params, "search"),
+        page=OffsetPage(page.offset, page.per_page, sort_keys("name", False)),
     )
-    return json_response([ser.group(g) for g in rows], headers=offset_headers(request, page, total))
+    return json_response(
+        [ser.group(g) for g in found.rows], headers=offset_headers(request, page, found.total or 0)
+    )
 
 
 @router.get("/groups/{group_id}", responses={200: {"model": schemas.Group}})
@@ -81,13 +87,15 @@ def group_projects(
 ) -> Response:
     group = projects.resolve_group(session, actor, project_ref(group_id))
     page = page_of(params)
-    rows, total = projects.list_projects(
+    found = projects.list_projects(
         session,
         actor,
         namespace=group,
         include_subgroups=bool(bool_param(params, "include_subgroups")),
         search=str_param(params, "search"),
-        offset=page.offset,
-        limit=page.per_page,
+        page=OffsetPage(page.offset, page.per_page, sort_keys("created_at", True)),
     )
-    return json_response([ser.project(p, ns) for p, ns in rows], headers=offset_headers(request, page, total))
+    return json_response(
+        [ser.project(p, ns) for p, ns in found.rows],
+        headers=offset_headers(request, page, found.total or 0),
+    )

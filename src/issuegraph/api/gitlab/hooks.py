@@ -31,6 +31,7 @@ from issuegraph.api.gitlab.serializers import ts
 from issuegraph.api.responses import json_response
 from issuegraph.config import get_settings
 from issuegraph.db.models import Webhook, WebhookLog
+from issuegraph.db.pagination import OffsetPage, sort_keys
 from issuegraph.domain.errors import Invalid, NotFound, RuleViolation
 from issuegraph.events import delivery
 from issuegraph.events import service as hooks
@@ -40,6 +41,7 @@ from issuegraph.projects import service as projects
 router = resource_router()
 Params = dict[str, Any]
 # Parameters of an edit that are not edits (GitLab's `No parameters provided` ignores them).
+_BY_ID = sort_keys("id", False)
 _NOT_EDITS = frozenset({"id", "hook_id", "private_token"})
 
 
@@ -156,9 +158,10 @@ def list_hooks(
 ) -> Response:
     scope = _scope(session, actor, _kind(kind), ref)
     page = page_of(params)
-    rows, total = hooks.list_hooks(session, scope, "gitlab", page.offset, page.per_page)
+    found = hooks.list_hooks(session, scope, "gitlab", OffsetPage(page.offset, page.per_page, _BY_ID))
     return json_response(
-        [serialize(h, scope, full=False) for h in rows], headers=offset_headers(request, page, total)
+        [serialize(h, scope, full=False) for h in found.rows],
+        headers=offset_headers(request, page, found.total or 0),
     )
 
 

@@ -22,6 +22,7 @@ from issuegraph.api.gitlab.params import (
     str_param,
 )
 from issuegraph.api.responses import json_response
+from issuegraph.db.pagination import OffsetPage, SortKey, sort_keys
 from issuegraph.domain.errors import Invalid
 from issuegraph.projects import service as projects
 
@@ -60,19 +61,29 @@ def list_projects(
     session: Session = Depends(get_session),
 ) -> Response:
     page = page_of(params)
-    rows, total = projects.list_projects(
+    found = projects.list_projects(
         session,
         actor,
         search=str_param(params, "search"),
         membership=bool(bool_param(params, "membership")),
         owned=bool(bool_param(params, "owned")),
         visibility=str_param(params, "visibility"),
-        order_by=str_param(params, "order_by") or "created_at",
-        sort=str_param(params, "sort") or "desc",
-        offset=page.offset,
-        limit=page.per_page,
+        page=OffsetPage(page.offset, page.per_page, _project_sort(params)),
     )
-    return json_response([ser.project(p, ns) for p, ns in rows], headers=offset_headers(request, page, total))
+    return json_response(
+        [ser.project(p, ns) for p, ns in found.rows],
+        headers=offset_headers(request, page, found.total or 0),
+    )
+
+
+_PROJECT_ORDER = ("id", "name", "path", "created_at", "updated_at")
+
+
+def _project_sort(params: Params) -> tuple[SortKey, ...]:
+    """GitLab's `order_by` (anything else is `created_at`) and `sort` (anything but `asc` is desc)."""
+    order_by = str_param(params, "order_by")
+    field = order_by if order_by in _PROJECT_ORDER else "created_at"
+    return sort_keys(field, str_param(params, "sort") != "asc")
 
 
 @router.get("/projects/{project_id}", responses={200: {"model": schemas.Project}})

@@ -26,6 +26,7 @@ from issuegraph.api.gitlab.params import (
     str_param,
 )
 from issuegraph.api.responses import json_response
+from issuegraph.db.pagination import OffsetPage, sort_keys
 from issuegraph.domain.errors import Invalid, NotFound
 from issuegraph.domain.ids import parse_id
 
@@ -76,17 +77,18 @@ def list_tokens(
     if state not in (None, "", *_TOKEN_STATES):
         raise Invalid("invalid_parameter", "state does not have a valid value")
     page = page_of(params)
-    rows, total = accounts.list_tokens(
+    found = accounts.list_tokens(
         session,
         actor,
         user_id=int_param(params, "user_id"),
         revoked=bool_param(params, "revoked"),
         active=_TOKEN_STATES.get(state or ""),
         search=str_param(params, "search"),
-        offset=page.offset,
-        limit=page.per_page,
+        page=OffsetPage(page.offset, page.per_page, sort_keys("id", False)),
     )
-    return json_response([ser.token(t) for t in rows], headers=offset_headers(request, page, total))
+    return json_response(
+        [ser.token(t) for t in found.rows], headers=offset_headers(request, page, found.total or 0)
+    )
 
 
 def _token_id(value: str) -> int:

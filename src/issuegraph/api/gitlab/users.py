@@ -7,7 +7,6 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from issuegraph.accounts import passwords
-from issuegraph.accounts import repository as accounts_repo
 from issuegraph.accounts import service as accounts
 from issuegraph.accounts.service import Actor
 from issuegraph.api.deps import get_actor, get_session
@@ -26,7 +25,7 @@ from issuegraph.api.gitlab.params import (
     str_param,
 )
 from issuegraph.api.responses import json_response
-from issuegraph.domain.errors import NotFound
+from issuegraph.db.pagination import OffsetPage, sort_keys
 
 router = resource_router()
 
@@ -46,16 +45,16 @@ def list_users(
 ) -> Response:
     actor.require_admin()  # issuegraph lists users to administrators only (issue 2)
     page = page_of(params)
-    rows, total = accounts_repo.list_users(
+    found = accounts.list_users(
         session,
+        actor,
         username=str_param(params, "username"),
         search=str_param(params, "search"),
-        offset=page.offset,
-        limit=page.per_page,
+        page=OffsetPage(page.offset, page.per_page, sort_keys("id", False)),
     )
     return json_response(
-        [ser.user_full(u, include_private=actor.is_admin) for u in rows],
-        headers=offset_headers(request, page, total),
+        [ser.user_full(u, include_private=actor.is_admin) for u in found.rows],
+        headers=offset_headers(request, page, found.total or 0),
     )
 
 
@@ -64,9 +63,7 @@ def get_user(
     user_id: str, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)
 ) -> Response:
     actor.require_user()
-    user = accounts_repo.get_user(session, iid_path(user_id, "id"))
-    if user is None:
-        raise NotFound("user_not_found", "404 User Not Found")
+    user = accounts.get_user(session, actor, iid_path(user_id, "id"))
     return json_response(ser.user_full(user, include_private=actor.is_admin))
 
 

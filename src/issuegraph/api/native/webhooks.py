@@ -24,6 +24,7 @@ from issuegraph.api.native.schemas import ERRORS, TOO_MANY_REQUESTS
 from issuegraph.api.responses import json_response
 from issuegraph.config import get_settings
 from issuegraph.db.models import Webhook, WebhookLog
+from issuegraph.db.pagination import OffsetPage, sort_keys
 from issuegraph.events import delivery
 from issuegraph.events import service as hooks
 from issuegraph.events.dispatch import NATIVE_TYPES
@@ -32,6 +33,7 @@ from issuegraph.projects import service as projects
 
 # Included by the native router (native.routes), which gives the prefix.
 router = APIRouter(tags=["webhooks"], responses=ERRORS)
+_BY_ID = sort_keys("id", False)
 
 EventType = Literal[
     "issue.created",
@@ -143,8 +145,9 @@ def _register(base: str, resolve: Callable[..., Scope]) -> None:
         page: Annotated[int, Query(ge=1, le=10**6)] = 1,
         per_page: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> Response:
-        rows, total = hooks.list_hooks(session, scope, "native", (page - 1) * per_page, per_page)
-        return json_response({"items": [serialize(h) for h in rows], "total": total})
+        wanted = OffsetPage((page - 1) * per_page, per_page, _BY_ID)
+        found = hooks.list_hooks(session, scope, "native", wanted)
+        return json_response({"items": [serialize(h) for h in found.rows], "total": found.total})
 
     @router.post(base, status_code=201, summary="Subscribe a URL to event types")
     def create(

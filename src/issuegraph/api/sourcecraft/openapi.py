@@ -3,9 +3,11 @@
 The face implements every operation of `swagger-issues.json` (a verbatim copy of SourceCraft's
 Swagger 2.0 subset), with the request and response bodies it defines, so the spec itself documents
 the face; it is converted here to OpenAPI 3.1 and merged with what FastAPI generates for the GitLab
-face and the graph API. Two departures from the copy, both the face's documented behaviour:
-a 204 has no body (the spec declares `{}`; spec §4), and the enum definitions' `"properties": null`
-(not a Schema Object) is dropped. Definitions become components named `SourceCraft.<name>`.
+face and the graph API. Three departures from the copy, all the face's documented behaviour:
+a 204 has no body (the spec declares `{}`; spec §4), the enum definitions' `"properties": null`
+(not a Schema Object) is dropped, and the bodies the face accepts issuegraph extensions in name
+them (`EXTENSIONS`: the repository update's close policy, docs/sourcecraft.md). Definitions
+become components named `SourceCraft.<name>`. The copy itself stays verbatim.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from issuegraph.projects.service import CLOSE_POLICIES
 
 SPEC = Path(__file__).with_name("swagger-issues.json")
 PREFIX = "SourceCraft."
@@ -28,6 +32,24 @@ _SCHEMA_KEYS = (
     "maximum",
     "collectionFormat",
 )
+
+
+# Properties issuegraph adds to SourceCraft's definitions, by definition name.
+EXTENSIONS: dict[str, dict[str, Any]] = {
+    "UpdateRepositoryBody": {
+        "close_policy": {
+            "type": "string",
+            "enum": list(CLOSE_POLICIES),
+            "title": "issuegraph extension: closing an issue with open blockers or sub-issues",
+            "description": "`allow` closes it; `warn` closes it and the issue's answer lists what "
+            "is still open in `close_warnings`; `deny` refuses with 409 `close_denied`",
+        },
+        "close_duplicates": {
+            "type": "boolean",
+            "title": "issuegraph extension: closing an issue also closes the issues that duplicate it",
+        },
+    },
+}
 
 
 def _refs(node: Any) -> Any:
@@ -95,6 +117,8 @@ def paths_and_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
         for path, item in spec["paths"].items()
     }
     schemas = {PREFIX + name: _refs(definition) for name, definition in spec.get("definitions", {}).items()}
+    for name, properties in EXTENSIONS.items():
+        schemas[PREFIX + name]["properties"].update(properties)
     return paths, schemas
 
 
