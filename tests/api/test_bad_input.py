@@ -391,8 +391,9 @@ def test_search_with_a_wildcard_character_finds_it(client: TestClient, factory: 
 
 
 @pytest.mark.parametrize("prefix", [GL, GR, ""])
-def test_unhandled_error_closes_the_connection_and_says_so(app: Any, prefix: str) -> None:
+def test_unhandled_error_closes_the_connection_and_says_so(own_app: Any, prefix: str) -> None:
     """An unexpected exception answers 500 in the face's shape with `Connection: close`."""
+    app = own_app  # a route is added: never to the app the other tests share
 
     def boom() -> None:
         raise RuntimeError("unexpected")
