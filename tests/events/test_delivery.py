@@ -265,3 +265,30 @@ def test_old_logs_are_pruned(
         )
         delivery.prune(session, utcnow(), get_settings())
     assert [log.id for log in logs(database, hook["id"])] == [new.id]
+
+
+def test_hook_deleted_while_its_delivery_is_out(
+    factory: Any, receiver: Receiver, deliverer: Deliverer, database: Database, settings: Settings
+) -> None:
+    """The hook is deleted between the claim and the outcome: the outcome is dropped (the
+    deliveries went with the hook), no error, and the worker goes on. Writing the outcome used
+    to lock the deliveries before the hook, the reverse of a delete's order: on PostgreSQL the
+    two deadlocked (a 500 for the DELETE), and a log row for the deleted hook broke its key."""
+    project = factory.project("p1")
+    hook = add_hook(factory, project, receiver.url)
+    kept = add_hook(factory, project, receiver.url)
+    factory.issue(project, "x")
+    deliverer.worker.dispatch_all()
+    with database.session() as session:
+        claimed = delivery.claim(session, utcnow(), settings)
+    assert {c.hook.id for c in claimed} == {hook["id"], kept["id"]}
+    response = factory.client.delete(
+        f"/api/v4/projects/{project['id']}/hooks/{hook['id']}", headers=factory.admin.headers
+    )
+    assert response.status_code == 204, response.text
+    results = [(c, delivery.Prepared(c.hook.url, {}, b"", {}), delivery.Outcome(status=200)) for c in claimed]
+    with database.session() as session:
+        delivery.record(session, results, utcnow(), settings)
+    assert deliveries(database, hook["id"]) == [] and logs(database, hook["id"]) == []
+    assert [d.state for d in deliveries(database, kept["id"])] == ["delivered"]
+    assert [log.response_status for log in logs(database, kept["id"])] == [200]

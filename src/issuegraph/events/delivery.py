@@ -382,6 +382,17 @@ def record(
     """Write the outcomes of one round: deliveries, logs and the hooks' failure counts."""
     if not results:
         return
+    # The hooks first, in id order: deleting a hook locks its row and then (by the cascade) its
+    # deliveries, so taking the deliveries first and the hook after deadlocked with a delete.
+    # A hook deleted while its deliveries were out is gone with them: nothing to record.
+    by_hook: dict[int, list[bool]] = {}
+    for c, _, o in results:
+        by_hook.setdefault(c.hook.id, []).append(o.ok(c.hook.flavor))
+    hooks = session.scalars(
+        select(Webhook).where(Webhook.id.in_(by_hook)).order_by(Webhook.id).with_for_update()
+    ).all()
+    alive = {hook.id for hook in hooks}
+    results = [r for r in results if r[0].hook.id in alive]
     done = [c.id for c, _, o in results if o.ok(c.hook.flavor)]
     failed = [
         {
@@ -401,16 +412,11 @@ def record(
         )
     if failed:
         session.execute(update(WebhookDelivery), failed)
-    session.execute(
-        insert(WebhookLog),
-        [log_row(c.hook.id, c.id, c.attempt, c.trigger, p, c.payload, c.uuid, o, now) for c, p, o in results],
-    )
-    by_hook: dict[int, list[bool]] = {}
-    for c, _, o in results:
-        by_hook.setdefault(c.hook.id, []).append(o.ok(c.hook.flavor))
-    hooks = session.scalars(
-        select(Webhook).where(Webhook.id.in_(by_hook)).order_by(Webhook.id).with_for_update()
-    ).all()
+    if results:
+        session.execute(
+            insert(WebhookLog),
+            [log_row(c.hook.id, c.id, c.attempt, c.trigger, p, c.payload, c.uuid, o, now) for c, p, o in results],
+        )
     for hook in hooks:
         for ok in by_hook[hook.id]:
             if ok and hook.recent_failures == 0 and hook.disabled_until is None and not hook.disabled:
