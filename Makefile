@@ -28,13 +28,19 @@ browser: ## Install Debian's chromium and chromium-driver (browser tests) when t
 run: $(STAMP) ## Set up and run the server on SQLite (http://127.0.0.1:8080)
 	$(BIN)/issuegraph serve
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist; each has its own databases), except
+# the reliability tests, which kill servers or restart PostgreSQL: they run after the rest, one
+# at a time, so that no fault of theirs lands in another test.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) browser ## Set up, lint (ruff, mypy) and run the whole test suite (SQLite and PostgreSQL)
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not reliability"
+	$(BIN)/pytest -m reliability
 
 test-fast: $(STAMP) ## Lint and the tests that start no server and cause no fault (CI runs them all)
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest -m "not slow and not reliability"
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not slow and not reliability"
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check src tests bench
