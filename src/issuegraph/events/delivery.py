@@ -415,7 +415,10 @@ def record(
     if results:
         session.execute(
             insert(WebhookLog),
-            [log_row(c.hook.id, c.id, c.attempt, c.trigger, p, c.payload, c.uuid, o, now) for c, p, o in results],
+            [
+                log_row(c.hook.id, c.id, c.attempt, c.trigger, p, c.payload, c.uuid, o, now)
+                for c, p, o in results
+            ],
         )
     for hook in hooks:
         for ok in by_hook[hook.id]:
