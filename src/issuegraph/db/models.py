@@ -449,7 +449,24 @@ class WebhookDelivery(Base):
             postgresql_where=text("state = 'pending'"),
             sqlite_where=text("state = 'pending'"),
         ),
-        Index("ix_webhook_deliveries_hook_id_order_key_event_seq", "hook_id", "order_key", "event_seq"),
+        # Pending rows only (delivered ones pile up until pruned): a claim walks each active hook's
+        # pending deliveries in commit order and asks whether an earlier one of the same issue is
+        # still pending; both cost what the claim answers, never the size of the queue or log.
+        Index(
+            "ix_webhook_deliveries_pending_hook_seq",
+            "hook_id",
+            "event_seq",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+        Index(
+            "ix_webhook_deliveries_pending_hook_order_seq",
+            "hook_id",
+            "order_key",
+            "event_seq",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
         NEVER_REUSE_IDS,
     )
 

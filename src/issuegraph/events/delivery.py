@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import and_, delete, exists, insert, select, update
+from sqlalchemy import and_, delete, exists, insert, literal_column, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from issuegraph.config import Settings
@@ -38,6 +38,9 @@ MAX_PAUSE = timedelta(hours=24)
 RESPONSE_BODY_LIMIT = 8 * 1024
 MAX_RESPONSE_HEADERS = 50
 CLAIM_BATCH = 200
+# Written into the SQL, not bound: a prepared statement's generic plan may use a partial index
+# (`WHERE state = 'pending'`) only when the query says that very value.
+PENDING = literal_column("'pending'")
 # Requests in flight at once. httpcore's pool scans every connection for every queued request,
 # so beyond a few dozen connections the client's own bookkeeping costs more than the requests.
 CONCURRENCY = 16
@@ -330,33 +333,51 @@ class Claimed:
 
 
 def claim(session: Session, now: datetime, settings: Settings, limit: int = CLAIM_BATCH) -> list[Claimed]:
-    """Lease due deliveries of executable hooks, the earliest pending one per hook and issue."""
+    """Lease due deliveries of executable hooks, the earliest pending one per hook and issue.
+
+    Its cost follows the number of active hooks and of deliveries it hands out, never the
+    length of the queue: for each hook that may be sent to, its pending deliveries are walked
+    in commit order (a partial index on pending rows) and each asks whether an earlier one of
+    the same issue is still pending (another); the first `limit` of all, in commit order, are
+    then locked (SKIP LOCKED: another deliverer's are passed over) and leased.
+    """
     d = WebhookDelivery
     earlier = aliased(WebhookDelivery)
-    due = (
-        select(d.id)
-        .join(Webhook, Webhook.id == d.hook_id)
-        .where(
-            d.state == "pending",
-            d.next_attempt_at <= now,
-            (d.leased_until.is_(None)) | (d.leased_until <= now),
-            Webhook.disabled.is_(False),
-            (Webhook.disabled_until.is_(None)) | (Webhook.disabled_until <= now),
-            ~exists().where(
-                and_(
-                    earlier.hook_id == d.hook_id,
-                    earlier.order_key == d.order_key,
-                    earlier.state == "pending",
-                    earlier.event_seq < d.event_seq,
-                )
-            ),
+    lease_free = (d.leased_until.is_(None)) | (d.leased_until <= now)
+    first_of_its_issue = ~exists().where(
+        and_(
+            earlier.hook_id == d.hook_id,
+            earlier.order_key == d.order_key,
+            earlier.state == PENDING,
+            earlier.event_seq < d.event_seq,
         )
-        .order_by(d.event_seq, d.id)
-        .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(of=d, skip_locked=True)
-    ids = list(session.scalars(due))
+    active = Webhook.disabled.is_(False) & (
+        (Webhook.disabled_until.is_(None)) | (Webhook.disabled_until <= now)
+    )
+    due = (d.hook_id == Webhook.id) & (d.state == PENDING) & (d.next_attempt_at <= now) & lease_free
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        per_hook = (
+            select(d.id, d.event_seq)
+            .where(due, first_of_its_issue)
+            .order_by(d.event_seq)
+            .limit(limit)
+            .lateral("due")
+        )
+        heads = select(per_hook.c.id).select_from(Webhook).join(per_hook, true())
+        heads = heads.where(active).order_by(per_hook.c.event_seq, per_hook.c.id)
+    else:  # no LATERAL; one deliverer, and the same partial indexes serve the plan
+        heads = select(d.id).join(Webhook, due).where(active, first_of_its_issue).order_by(d.event_seq, d.id)
+    candidates = list(session.scalars(heads.limit(limit)))
+    if not candidates:
+        return []
+    # Locked, then checked again: another deliverer may have leased some since they were read.
+    locking = select(d.id).where(d.id.in_(candidates), d.state == PENDING, lease_free)
+    locking = locking.order_by(d.event_seq, d.id)
+    if postgres:
+        locking = locking.with_for_update(skip_locked=True)
+    ids = list(session.scalars(locking))
     if not ids:
         return []
     # Longer than this round can take: its attempts run CONCURRENCY at a time, each bounded by the
