@@ -27,6 +27,7 @@ import httpx
 import orjson
 from sqlalchemy import and_, delete, exists, insert, literal_column, select, true, update
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnClause
 
 from issuegraph.config import Settings
 from issuegraph.db.models import Webhook, WebhookDelivery, WebhookLog, utcnow
@@ -40,7 +41,7 @@ MAX_RESPONSE_HEADERS = 50
 CLAIM_BATCH = 200
 # Written into the SQL, not bound: a prepared statement's generic plan may use a partial index
 # (`WHERE state = 'pending'`) only when the query says that very value.
-PENDING = literal_column("'pending'")
+PENDING: ColumnClause[str] = literal_column("'pending'")
 # Requests in flight at once. httpcore's pool scans every connection for every queued request,
 # so beyond a few dozen connections the client's own bookkeeping costs more than the requests.
 CONCURRENCY = 16
