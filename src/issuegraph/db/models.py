@@ -443,12 +443,6 @@ class WebhookDelivery(Base):
     __table_args__ = (
         CheckConstraint("state IN ('pending', 'delivered')", name="state"),
         UniqueConstraint("hook_id", "event_id", "order_key"),
-        Index(
-            "ix_webhook_deliveries_due",
-            "next_attempt_at",
-            postgresql_where=text("state = 'pending'"),
-            sqlite_where=text("state = 'pending'"),
-        ),
         # Pending rows only (delivered ones pile up until pruned): a claim walks each active hook's
         # pending deliveries in commit order and asks whether an earlier one of the same issue is
         # still pending; both cost what the claim answers, never the size of the queue or log.
