@@ -119,6 +119,39 @@ def test_link_refusals_are_shown_in_words(client: TestClient, factory: Factory) 
     assert client.get(f"/api/v4/projects/{mine['id']}/issues/1/links", headers=outsider.headers).json() == []
 
 
+def test_remove_buttons_name_their_link_in_one_form_per_group(client: TestClient, factory: Factory) -> None:
+    """Each group of linked items is one form; the Remove button pressed names the link. A link
+    that is not this issue's is refused, and nothing is removed."""
+    _root(client, factory)
+    project = factory.project("removal")
+    here, a, b, c = (factory.issue(project, t) for t in ("Here", "A", "B", "C"))
+    factory.link(here, a, "blocks")
+    factory.link(here, b, "blocks")
+    factory.link(here, c, "relates_to")
+    factory.link(a, b, "relates_to")
+    page = f"/-/projects/{project['id']}/issues/{here['iid']}"
+    html = client.get(page).text
+    action = page + "/links/delete"
+    assert html.count(f'action="{action}"') == 2  # "blocks" and "related", not one per row
+    assert html.count('name="link_id"') == 3
+    api = f"/api/v4/projects/{project['id']}/issues/{here['iid']}/links"
+    link_of = {i["title"]: i["issue_link_id"] for i in client.get(api, headers=factory.admin.headers).json()}
+    gone = _post(client, page, action, link_id=str(link_of["A"]))
+    assert gone.status_code == 303, gone.text
+    assert (
+        sorted(client.get(api, headers=factory.admin.headers).json(), key=lambda i: i["title"])[0]["title"]
+        == "B"
+    )
+    assert len(client.get(api, headers=factory.admin.headers).json()) == 2
+    a_api = f"/api/v4/projects/{project['id']}/issues/{a['iid']}/links"
+    [a_to_b] = client.get(a_api, headers=factory.admin.headers).json()
+    refused = _post(client, page, action, link_id=str(a_to_b["issue_link_id"]))
+    assert refused.status_code == 422 and 'id="link-refusal"' in refused.text, refused.text
+    assert len(client.get(api, headers=factory.admin.headers).json()) == 2
+    assert len(client.get(a_api, headers=factory.admin.headers).json()) == 1
+    assert _post(client, page, action, link_id="x").status_code == 400
+
+
 def test_comment_markdown_and_empty_comment(client: TestClient, factory: Factory) -> None:
     """A comment is rendered as Markdown in the timeline; an empty one is refused beside the form."""
     _root(client, factory)

@@ -484,6 +484,20 @@ def _link_refusal(error: DomainError, target: str) -> str:
     return error.message
 
 
+@router.post("/projects/{project_id}/issues/{iid}/links/delete", response_class=HTMLResponse)
+def remove_chosen_link(
+    request: Request,
+    project_id: str,
+    iid: int,
+    web: WebDep,
+    session: SessionDep,
+    link_id: Annotated[int, Form(ge=1, le=2**63 - 1)],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """The linked-items panel: one form per group, the pressed Remove button names the link."""
+    return remove_link(request, project_id, iid, link_id, web, session, csrf_token)
+
+
 @router.post("/projects/{project_id}/issues/{iid}/links/{link_id}/delete", response_class=HTMLResponse)
 def remove_link(
     request: Request,

@@ -237,7 +237,6 @@ class LinkRow:
     title: str
     state: Markup  # the state and both URLs are made of enum values and integers: nothing to escape
     url: Markup
-    remove_url: Markup  # built once here: the template renders a hundred of these per page
 
 
 @dataclass
@@ -300,7 +299,6 @@ def issue_page(
     seen = links.list_links(session, actor, issue)
     accesses = access_by_project_ids(session, actor, {s.other.project_id for s in seen} | {issue.project_id})
     grouped: dict[LinkType, list[LinkRow]] = {t: [] for t, _ in LINK_GROUPS}
-    here = f"{issue_url(issue.project_id, issue.iid)}/links"
     for s in seen:
         grouped[s.link_type].append(
             LinkRow(
@@ -309,7 +307,6 @@ def issue_page(
                 title=s.other.title,
                 state=escape(s.other.state),
                 url=Markup(issue_url(s.other.project_id, s.other.iid)),
-                remove_url=Markup(f"{here}/{s.link.id}/delete"),
             )
         )
     rollup = None
