@@ -143,3 +143,27 @@ def test_unreadable_project_and_issue_are_404_pages_as_on_the_api(
     api_missing = client.get(f"/api/v4/projects/{public['id']}/issues/99")
     assert missing.status_code == 404
     assert f'id="error-message">{api_missing.json()["message"]}<' in missing.text
+
+
+def test_expired_session_and_blocked_user_are_anonymous(
+    client: TestClient, factory: Factory, database: Database
+) -> None:
+    """A session row past its expiry, or one whose user is no longer active, signs nobody in."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from issuegraph.db.models import User, utcnow
+
+    account = _user(factory, client)
+    signed_in(client, "alice", PASSWORD)
+    assert "Signed in as <strong>alice</strong>" in client.get("/").text
+    with database.session() as session:
+        session.execute(update(WebSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert "Signed in as" not in client.get("/").text
+    with database.session() as session:
+        session.execute(update(WebSession).values(expires_at=utcnow() + timedelta(hours=1)))
+    assert "Signed in as <strong>alice</strong>" in client.get("/").text
+    with database.session() as session:
+        session.execute(update(User).where(User.id == account.id).values(state="blocked"))
+    assert "Signed in as" not in client.get("/").text

@@ -140,15 +140,24 @@ def list_tokens(
     return pagination.fetch(session, query, page, TOKEN_SORT_COLUMNS)
 
 
-def live_web_session(session: Session, digest: str, now: datetime) -> tuple[WebSession, User] | None:
-    """The web session of this cookie digest, unexpired at `now`, with its user if active."""
-    row = session.execute(
-        select(WebSession, User)
-        .join(User, User.id == WebSession.user_id)
-        .where(WebSession.token_digest == digest)
-        .where(WebSession.expires_at > now, User.state == "active")
-    ).first()
-    return (row[0], row[1]) if row else None
+_SESSIONS = WebSession.__table__.c
+_WEB_SESSION_RECORD = DriverQuery(
+    select(_SESSIONS.csrf_token, *records.USER.columns)
+    .join(records.USER.table, records.USER.table.c.id == _SESSIONS.user_id)
+    .where(_SESSIONS.token_digest == bindparam("digest"))
+    .where(_SESSIONS.expires_at > bindparam("now", type_=_SESSIONS.expires_at.type))
+    .where(records.USER.table.c.state == "active")
+)
+
+
+def live_web_session(session: Session, digest: str, now: datetime) -> tuple[str, Any] | None:
+    """The CSRF token of the web session of this cookie digest, unexpired at `now`, and its user
+    (a read-only record, db.records) if active. Every page reads it, as every API request reads
+    its token (token_record): one statement straight on the driver."""
+    rows = _WEB_SESSION_RECORD.rows(session.connection(), {"digest": digest, "now": now})
+    if not rows:
+        return None
+    return str(rows[0][0]), records.USER.cut(rows[0], 1)
 
 
 def delete_web_session(session: Session, digest: str) -> None:

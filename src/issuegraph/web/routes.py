@@ -89,9 +89,9 @@ def web_context(request: Request, session: Session = Depends(get_session)) -> We
     raw = request.cookies.get(sessions.COOKIE)
     found = sessions.lookup(session, raw)
     if found is not None:
-        row, user = found
+        csrf, user = found
         actor = Actor(user=user, scopes=frozenset({"api"}))
-        web = Web(actor, row.csrf_token, raw, False, secure)
+        web = Web(actor, csrf, raw, False, secure)
     else:
         token = request.cookies.get(CSRF_COOKIE)
         minted = not token or len(token) > 100

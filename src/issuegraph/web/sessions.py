@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -39,8 +40,8 @@ def start(session: Session, user: User) -> tuple[str, WebSession]:
     return raw, row
 
 
-def lookup(session: Session, raw: str | None) -> tuple[WebSession, User] | None:
-    """The live session of this cookie and its active user, or None."""
+def lookup(session: Session, raw: str | None) -> tuple[str, Any] | None:
+    """The CSRF token of this cookie's live session and its active user (a record), or None."""
     if not raw or len(raw) > 128:
         return None
     return accounts_repo.live_web_session(session, digest(raw), utcnow())
