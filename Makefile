@@ -30,17 +30,19 @@ run: $(STAMP) ## Set up and run the server on SQLite (http://127.0.0.1:8080)
 
 # The suite runs on TEST_WORKERS processes (pytest-xdist; each has its own databases), except
 # the reliability tests, which kill servers or restart PostgreSQL: they run after the rest, one
-# at a time, so that no fault of theirs lands in another test.
+# at a time, so that no fault of theirs lands in another test. `--dist loadscope` keeps each
+# module's tests in one process, in order: module-scoped servers and the browser flows, which
+# build on each other, are set up once and never split between processes.
 TEST_WORKERS ?= 2
 
 test: $(STAMP) browser ## Set up, lint (ruff, mypy) and run the whole test suite (SQLite and PostgreSQL)
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest -n $(TEST_WORKERS) -m "not reliability"
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope -m "not reliability"
 	$(BIN)/pytest -m reliability
 
 test-fast: $(STAMP) ## Lint and the tests that start no server and cause no fault (CI runs them all)
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest -n $(TEST_WORKERS) -m "not slow and not reliability"
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope -m "not slow and not reliability"
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check src tests bench
