@@ -432,17 +432,37 @@ class Webhook(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class WebhookPayload(Base):
+    """The body one event sends about one issue to every hook of one flavor, stored once.
+
+    With ten hooks a link makes twenty deliveries but only two bodies per flavor (one for each
+    issue); the deliveries find theirs by (event_id, order_key) and their hook's flavor. Kept
+    while any delivery of that event and issue is (`delivery.prune`).
+    """
+
+    __tablename__ = "webhook_payloads"
+    __table_args__ = (Index("ix_webhook_payloads_created_at", "created_at"),)
+
+    event_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_key: Mapped[int] = mapped_column(BigId, primary_key=True)
+    flavor: Mapped[str] = mapped_column(String(8), primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class WebhookDelivery(Base):
     """One event for one hook: pending until a 2xx (3xx for GitLab hooks), retried with back-off.
 
     ``order_key`` (the issue) and ``event_seq`` keep one issue's events in commit order per hook;
-    ``uuid`` is the Idempotency-Key / webhook-id, the same on every attempt.
+    ``uuid`` is the Idempotency-Key / webhook-id, the same on every attempt. The body is the
+    `WebhookPayload` of (event_id, order_key, the hook's flavor), the same on every attempt.
     """
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         CheckConstraint("state IN ('pending', 'delivered')", name="state"),
-        UniqueConstraint("hook_id", "event_id", "order_key"),
+        # Event first: it also finds whether a payload still has deliveries (prune).
+        UniqueConstraint("event_id", "order_key", "hook_id"),
         # Pending rows only (delivered ones pile up until pruned): a claim walks each active hook's
         # pending deliveries in commit order and asks whether an earlier one of the same issue is
         # still pending; both cost what the claim answers, never the size of the queue or log.
@@ -471,7 +491,6 @@ class WebhookDelivery(Base):
     order_key: Mapped[int] = mapped_column(BigId, default=0)
     trigger: Mapped[str] = mapped_column(String(64))
     uuid: Mapped[str] = mapped_column(String(36))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

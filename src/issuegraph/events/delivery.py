@@ -27,10 +27,10 @@ import httpx
 import orjson
 from sqlalchemy import and_, delete, exists, insert, literal_column, select, true, update
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
 from issuegraph.config import Settings
-from issuegraph.db.models import Webhook, WebhookDelivery, WebhookLog, utcnow
+from issuegraph.db.models import Webhook, WebhookDelivery, WebhookLog, WebhookPayload, utcnow
 from issuegraph.events import payloads, signing, ssrf
 
 PAUSE_FROM = 4  # consecutive failures before the first pause
@@ -390,8 +390,9 @@ def claim(session: Session, now: datetime, settings: Settings, limit: int = CLAI
         execution_options={"synchronize_session": False},
     )
     rows = session.execute(
-        select(d.id, d.event_id, d.attempts, d.trigger, d.uuid, d.payload, Webhook)
+        select(d.id, d.event_id, d.attempts, d.trigger, d.uuid, WebhookPayload.body, Webhook)
         .join(Webhook, Webhook.id == d.hook_id)
+        .join(WebhookPayload, _its_payload(d, Webhook.flavor))
         .where(d.id.in_(ids))
         .order_by(d.event_seq, d.id)
     ).all()
@@ -449,8 +450,16 @@ def record(
             record_hook_result(hook, ok, now, settings)
 
 
+def _its_payload(d: Any, flavor: Any) -> ColumnElement[bool]:
+    """The join condition of a delivery and its body (the event's, about its issue, its flavor)."""
+    p = WebhookPayload
+    return and_(p.event_id == d.event_id, p.order_key == d.order_key, p.flavor == flavor)
+
+
 def prune(session: Session, now: datetime, settings: Settings) -> int:
-    """Delivery logs and delivered deliveries older than the retention age."""
+    """Delivery logs, delivered deliveries and the bodies no delivery needs, older than the
+    retention age. A body stays while any delivery of its event and issue does (a pending one
+    may be older than the retention age: a paused hook's events are kept)."""
     cutoff = now - timedelta(days=settings.webhooks_log_retention_days)
     logs = session.execute(delete(WebhookLog).where(WebhookLog.created_at < cutoff))
     session.execute(
@@ -458,16 +467,23 @@ def prune(session: Session, now: datetime, settings: Settings) -> int:
             WebhookDelivery.state == "delivered", WebhookDelivery.delivered_at < cutoff
         )
     )
+    p = WebhookPayload
+    needed = exists().where(WebhookDelivery.event_id == p.event_id, WebhookDelivery.order_key == p.order_key)
+    session.execute(delete(p).where(p.created_at < cutoff, ~needed))
     return int(getattr(logs, "rowcount", 0) or 0)
 
 
 def log_payloads(session: Session, logs: list[WebhookLog]) -> dict[int, dict[str, Any]]:
     """The bodies the logs sent, by log id (a delivery's attempts keep it on the delivery)."""
     ids = {log.delivery_id for log in logs if log.delivery_id is not None and not log.request_data}
+    d = WebhookDelivery
     bodies: dict[int, Any] = (
         dict(
             session.execute(
-                select(WebhookDelivery.id, WebhookDelivery.payload).where(WebhookDelivery.id.in_(ids))
+                select(d.id, WebhookPayload.body)
+                .join(Webhook, Webhook.id == d.hook_id)
+                .join(WebhookPayload, _its_payload(d, Webhook.flavor))
+                .where(d.id.in_(ids))
             ).all()
         )
         if ids

@@ -2,22 +2,34 @@
 
 One dispatcher at a time (a transaction-scoped advisory lock on PostgreSQL; SQLite has one
 writer), so `seq` grows in the order events became visible, and the deliveries of one issue's
-events are created in that order. The events row keeps what happened; a delivery keeps the body
-built for its hook, so a retry sends the very same bytes.
+events are created in that order. The events row keeps what happened; the body built for an
+issue is stored once per flavor (`webhook_payloads`) and every hook of that flavor is sent it, so a
+retry sends the very same bytes and ten hooks do not store ten copies.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from issuegraph.db.models import Event, Issue, Namespace, Note, Project, User, Webhook, WebhookDelivery
+from issuegraph.db.models import (
+    Event,
+    Issue,
+    Namespace,
+    Note,
+    Project,
+    User,
+    Webhook,
+    WebhookDelivery,
+    WebhookPayload,
+)
 from issuegraph.domain.links import LinkType, to_gitlab_name, type_seen_from
 from issuegraph.events import mail, payloads
 from issuegraph.issues.repository import IssueView, load_views
@@ -94,9 +106,11 @@ def dispatch_once(session: Session, base_url: str, *, limit: int = BATCH, mail_o
     if any_hook or mail_on:
         batch = _load(session, events, base_url)
         hooks = _hooks_in_scope(session, batch) if any_hook else []
-        rows = _fan_out(events, hooks, batch)
-        if rows:
-            session.execute(insert(WebhookDelivery), rows)
+        fanned = _fan_out(events, hooks, batch)
+        if fanned.payloads:
+            session.execute(insert(WebhookPayload), fanned.payload_rows())
+        if fanned.deliveries:
+            session.execute(insert(WebhookDelivery), fanned.deliveries)
         if mail_on:
             mail.add(session, mail.notifications(session, events, batch.views, base_url))
     if postgres:
@@ -290,10 +304,38 @@ def _gitlab_wants(hook: Webhook, trigger: str, confidential: bool) -> str | None
     return "Note Hook" if opts.get("note_events") else None
 
 
-def _fan_out(events: Sequence[Event], hooks: list[Webhook], batch: Batch) -> list[dict[str, Any]]:
+PayloadKey = tuple[int, int, str]  # event id, issue id (order_key), flavor
+
+
+@dataclass
+class FannedOut:
+    """The deliveries of a batch and the bodies they send, each body once per issue and flavor
+    (an event has at most one occurrence per issue, so that is all a body depends on)."""
+
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    payloads: dict[PayloadKey, tuple[dict[str, Any], datetime]] = field(default_factory=dict)
+    unsent: set[PayloadKey] = field(default_factory=set)  # built as None: nothing to send
+
+    def body(self, key: PayloadKey, event: Event, build: Callable[[], dict[str, Any] | None]) -> bool:
+        """Whether the body under `key` exists, built by `build()` the first time it is asked."""
+        if key not in self.payloads and key not in self.unsent:
+            built = build()
+            if built is None:
+                self.unsent.add(key)
+            else:
+                self.payloads[key] = (built, event.created_at)
+        return key in self.payloads
+
+    def payload_rows(self) -> list[dict[str, Any]]:
+        return [
+            {"event_id": e, "order_key": o, "flavor": f, "body": body, "created_at": at}
+            for (e, o, f), (body, at) in self.payloads.items()
+        ]
+
+
+def _fan_out(events: Sequence[Event], hooks: list[Webhook], batch: Batch) -> FannedOut:
     base = batch.base
-    rows: list[dict[str, Any]] = []
-    now_built: dict[tuple[int, int, str], dict[str, Any] | None] = {}
+    out = FannedOut()
     for event in events:
         assert event.seq is not None
         actor = batch.users.get(event.actor_id or -1)
@@ -311,12 +353,9 @@ def _fan_out(events: Sequence[Event], hooks: list[Webhook], batch: Batch) -> lis
                     header = _gitlab_wants(hook, occ.gitlab_trigger, view.issue.confidential)
                     if header is None:
                         continue
-                    key = (event.id, occ.issue_id, occ.gitlab_trigger)
-                    if key not in now_built:
-                        now_built[key] = _gitlab_body(event, occ, view, actor, batch)
-                    gitlab_body = now_built[key]
-                    if gitlab_body is not None:
-                        rows.append(_row(hook, event, occ.issue_id, header, gitlab_body))
+                    key = (event.id, occ.issue_id, "gitlab")
+                    if out.body(key, event, partial(_gitlab_body, event, occ, view, actor, batch)):
+                        out.deliveries.append(_row(hook, event, occ.issue_id, header))
                 else:
                     if occ.native_type is None or hook.id in native_seen:
                         continue
@@ -325,14 +364,18 @@ def _fan_out(events: Sequence[Event], hooks: list[Webhook], batch: Batch) -> lis
                     if event.silent and (hook.options or {}).get("skip_silent"):
                         continue
                     native_seen.add(hook.id)
-                    data = {"issue": payloads.native_issue(view, base), **occ.native_data}
-                    if occ.changes:
-                        data["changes"] = occ.changes
-                    body = payloads.native_envelope(
-                        occ.native_type, event.id, event.created_at, actor, event.silent, data
-                    )
-                    rows.append(_row(hook, event, occ.issue_id, occ.native_type, body))
-    return rows
+                    key = (event.id, occ.issue_id, "native")
+                    out.body(key, event, partial(_native_body, event, occ, view, actor, base))
+                    out.deliveries.append(_row(hook, event, occ.issue_id, occ.native_type))
+    return out
+
+
+def _native_body(event: Event, occ: Occurrence, view: IssueView, actor: Any, base: str) -> dict[str, Any]:
+    assert occ.native_type is not None
+    data = {"issue": payloads.native_issue(view, base), **occ.native_data}
+    if occ.changes:
+        data["changes"] = occ.changes
+    return payloads.native_envelope(occ.native_type, event.id, event.created_at, actor, event.silent, data)
 
 
 def _gitlab_body(
@@ -347,7 +390,7 @@ def _gitlab_body(
     return payloads.gitlab_issue(view, actor, occ.gitlab_action, occ.changes, batch.base, silent=event.silent)
 
 
-def _row(hook: Webhook, event: Event, order_key: int, trigger: str, body: dict[str, Any]) -> dict[str, Any]:
+def _row(hook: Webhook, event: Event, order_key: int, trigger: str) -> dict[str, Any]:
     now: datetime = event.created_at
     return {
         "hook_id": hook.id,
@@ -356,7 +399,6 @@ def _row(hook: Webhook, event: Event, order_key: int, trigger: str, body: dict[s
         "order_key": order_key,
         "trigger": trigger,
         "uuid": str(uuid.uuid4()),
-        "payload": body,
         "state": "pending",
         "attempts": 0,
         "next_attempt_at": now,
