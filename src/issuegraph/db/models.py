@@ -463,15 +463,15 @@ class WebhookDelivery(Base):
         CheckConstraint("state IN ('pending', 'delivered')", name="state"),
         # Event first: it also finds whether a payload still has deliveries (prune).
         UniqueConstraint("event_id", "order_key", "hook_id"),
-        # Pending rows only (delivered ones pile up until pruned): a claim walks each active hook's
-        # pending deliveries in commit order and asks whether an earlier one of the same issue is
-        # still pending; both cost what the claim answers, never the size of the queue or log.
+        # A claim walks each active hook's heads in commit order and stops at its limit; the
+        # dispatcher and a success find an issue's pending deliveries (pending rows only:
+        # delivered ones pile up until pruned). Both cost what they answer, never the queue.
         Index(
-            "ix_webhook_deliveries_pending_hook_seq",
+            "ix_webhook_deliveries_heads",
             "hook_id",
             "event_seq",
-            postgresql_where=text("state = 'pending'"),
-            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("head"),
+            sqlite_where=text("head"),
         ),
         Index(
             "ix_webhook_deliveries_pending_hook_order_seq",
@@ -497,6 +497,10 @@ class WebhookDelivery(Base):
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The earliest pending delivery of its hook and issue: the one that may be sent next (one
+    # issue's events reach a hook in commit order). Set by the dispatcher when nothing of the
+    # issue is pending for the hook, moved to the next pending one by a success.
+    head: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class WebhookLog(Base):

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import and_, delete, exists, insert, literal_column, select, true, update
+from sqlalchemy import and_, delete, exists, insert, literal_column, select, text, true, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
@@ -39,6 +39,7 @@ MAX_PAUSE = timedelta(hours=24)
 RESPONSE_BODY_LIMIT = 8 * 1024
 MAX_RESPONSE_HEADERS = 50
 CLAIM_BATCH = 200
+HEADS_LOCK = 7_362_811_990_002  # pg_advisory_xact_lock key: see lock_heads
 # Written into the SQL, not bound: a prepared statement's generic plan may use a partial index
 # (`WHERE state = 'pending'`) only when the query says that very value.
 PENDING: ColumnClause[str] = literal_column("'pending'")
@@ -337,39 +338,24 @@ def claim(session: Session, now: datetime, settings: Settings, limit: int = CLAI
     """Lease due deliveries of executable hooks, the earliest pending one per hook and issue.
 
     Its cost follows the number of active hooks and of deliveries it hands out, never the
-    length of the queue: for each hook that may be sent to, its pending deliveries are walked
-    in commit order (a partial index on pending rows) and each asks whether an earlier one of
-    the same issue is still pending (another); the first `limit` of all, in commit order, are
-    then locked (SKIP LOCKED: another deliverer's are passed over) and leased.
+    length of the queue: for each hook that may be sent to, its heads (`head`: the earliest
+    pending delivery of each issue, kept by `mark_heads` and `record`) are walked in commit
+    order (a partial index on heads) up to `limit`; the first `limit` of all, in commit order,
+    are then locked (SKIP LOCKED: another deliverer's are passed over) and leased.
     """
     d = WebhookDelivery
-    earlier = aliased(WebhookDelivery)
     lease_free = (d.leased_until.is_(None)) | (d.leased_until <= now)
-    first_of_its_issue = ~exists().where(
-        and_(
-            earlier.hook_id == d.hook_id,
-            earlier.order_key == d.order_key,
-            earlier.state == PENDING,
-            earlier.event_seq < d.event_seq,
-        )
-    )
     active = Webhook.disabled.is_(False) & (
         (Webhook.disabled_until.is_(None)) | (Webhook.disabled_until <= now)
     )
-    due = (d.hook_id == Webhook.id) & (d.state == PENDING) & (d.next_attempt_at <= now) & lease_free
+    due = (d.hook_id == Webhook.id) & d.head & (d.next_attempt_at <= now) & lease_free
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        per_hook = (
-            select(d.id, d.event_seq)
-            .where(due, first_of_its_issue)
-            .order_by(d.event_seq)
-            .limit(limit)
-            .lateral("due")
-        )
+        per_hook = select(d.id, d.event_seq).where(due).order_by(d.event_seq).limit(limit).lateral("due")
         heads = select(per_hook.c.id).select_from(Webhook).join(per_hook, true())
         heads = heads.where(active).order_by(per_hook.c.event_seq, per_hook.c.id)
-    else:  # no LATERAL; one deliverer, and the same partial indexes serve the plan
-        heads = select(d.id).join(Webhook, due).where(active, first_of_its_issue).order_by(d.event_seq, d.id)
+    else:  # no LATERAL; one deliverer, and the same partial index serves the plan
+        heads = select(d.id).join(Webhook, due).where(active).order_by(d.event_seq, d.id)
     candidates = list(session.scalars(heads.limit(limit)))
     if not candidates:
         return []
@@ -399,12 +385,47 @@ def claim(session: Session, now: datetime, settings: Settings, limit: int = CLAI
     return [Claimed(row[0], HookTarget.of(row[6]), row[1], row[2], row[3], row[4], row[5]) for row in rows]
 
 
+def lock_heads(session: Session, *, shared: bool) -> None:
+    """Serialise the two writers of `head` on PostgreSQL (SQLite's writes are serial already).
+
+    The dispatcher (exclusive) makes a new delivery a head when no delivery of its hook and
+    issue is pending; a success (`record`, shared: deliverers do not exclude each other) moves
+    the head to the next pending one. Interleaved, a dispatcher could see the succeeding
+    delivery still pending while the success's snapshot missed the new one: an issue left with
+    no head, its deliveries never sent. `record` takes the lock before any row lock (the
+    dispatcher's inserts wait on the hooks' rows that `record` locks) and holds it to commit.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    session.execute(text(f"SELECT {function}({HEADS_LOCK})"))
+
+
+def mark_heads(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Set `head` on new delivery rows (in commit order): the first of its hook and issue in
+    `rows` is a head unless a delivery of them is already pending. Takes the heads lock."""
+    lock_heads(session, shared=False)
+    d = WebhookDelivery
+    hooks = {row["hook_id"] for row in rows}
+    issues = {row["order_key"] for row in rows}
+    pending = session.execute(
+        select(d.hook_id, d.order_key).where(d.head, d.hook_id.in_(hooks), d.order_key.in_(issues))
+    )
+    seen = {(hook, issue) for hook, issue in pending}
+    for row in rows:
+        key = (row["hook_id"], row["order_key"])
+        row["head"] = key not in seen
+        seen.add(key)
+
+
 def record(
     session: Session, results: list[tuple[Claimed, Prepared, Outcome]], now: datetime, settings: Settings
 ) -> None:
-    """Write the outcomes of one round: deliveries, logs and the hooks' failure counts."""
+    """Write the outcomes of one round: deliveries, logs and the hooks' failure counts; a
+    success passes its issue's head to the next pending delivery of it to that hook."""
     if not results:
         return
+    lock_heads(session, shared=True)  # first: see lock_heads
     # The hooks first, in id order: deleting a hook locks its row and then (by the cascade) its
     # deliveries, so taking the deliveries first and the hook after deadlocked with a delete.
     # A hook deleted while its deliveries were out is gone with them: nothing to record.
@@ -430,7 +451,27 @@ def record(
         session.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.id.in_(done))
-            .values(state="delivered", delivered_at=now, leased_until=None),
+            .values(state="delivered", delivered_at=now, leased_until=None, head=False),
+            execution_options={"synchronize_session": False},
+        )
+        # A statement of its own, after the one above: its snapshot holds every delivery that a
+        # dispatcher committed before this transaction took the heads lock.
+        succeeded, following = aliased(WebhookDelivery), aliased(WebhookDelivery)
+        next_of_its_issue = (
+            select(following.id)
+            .where(
+                following.hook_id == succeeded.hook_id,
+                following.order_key == succeeded.order_key,
+                following.state == PENDING,
+            )
+            .order_by(following.event_seq)
+            .limit(1)
+            .scalar_subquery()
+        )
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(select(next_of_its_issue).where(succeeded.id.in_(done))))
+            .values(head=True),
             execution_options={"synchronize_session": False},
         )
     if failed:

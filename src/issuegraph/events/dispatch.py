@@ -31,7 +31,7 @@ from issuegraph.db.models import (
     WebhookPayload,
 )
 from issuegraph.domain.links import LinkType, to_gitlab_name, type_seen_from
-from issuegraph.events import mail, payloads
+from issuegraph.events import delivery, mail, payloads
 from issuegraph.issues.repository import IssueView, load_views
 from issuegraph.projects.repository import ancestor_ids
 
@@ -110,6 +110,7 @@ def dispatch_once(session: Session, base_url: str, *, limit: int = BATCH, mail_o
         if fanned.payloads:
             session.execute(insert(WebhookPayload), fanned.payload_rows())
         if fanned.deliveries:
+            delivery.mark_heads(session, fanned.deliveries)
             session.execute(insert(WebhookDelivery), fanned.deliveries)
         if mail_on:
             mail.add(session, mail.notifications(session, events, batch.views, base_url))
