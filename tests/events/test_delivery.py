@@ -121,7 +121,7 @@ def test_auto_disable_pauses_keeps_events_and_a_test_re_enables(
         f"/api/v4/projects/{project['id']}/hooks/{hook['id']}/test/issues_events",
         headers=factory.admin.headers,
     )
-    assert tested.status_code == 201 and tested.json() == {"message": "200 OK"}
+    assert tested.status_code == 201 and tested.json() == {"message": "201 Created"}
     got = factory.client.get(
         f"/api/v4/projects/{project['id']}/hooks/{hook['id']}", headers=factory.admin.headers
     )

@@ -69,5 +69,5 @@ def test_tests_and_resends_honour_the_setting(
     [log] = factory.client.get(f"{base}/events", headers=h).json()
     resent = factory.client.post(f"{base}/events/{log['id']}/resend", headers=h)
     assert (resent.status_code, resent.json()) == (201, {"response_status": 200})
-    assert factory.client.post(f"{base}/test/issues_events", headers=h).json() == {"message": "200 OK"}
+    assert factory.client.post(f"{base}/test/issues_events", headers=h).json() == {"message": "201 Created"}
     assert len(https_receiver.requests) == 2
