@@ -153,6 +153,38 @@ def test_group_hook_covers_subgroup_projects(factory: Any, receiver: Receiver, d
     assert req.json["object_attributes"]["title"] == "in sub"
 
 
+def test_group_hook_test_samples_its_subgroups_projects(factory: Any, receiver: Receiver) -> None:
+    """test/:trigger on a group hook: the first issue (or note) of the group's projects and its
+    subgroups'; none yet: 422 naming the group; another group's issues are never sampled."""
+    top = factory.group("top")
+    sub = factory.client.post(
+        "/api/v4/groups",
+        headers=factory.admin.headers,
+        json={"name": "Sub", "path": "sub", "parent_id": top["id"]},
+    ).json()
+    factory.issue(factory.project("away", group=factory.group("other")), "elsewhere")
+    h = factory.admin.headers
+    hook = factory.client.post(f"/api/v4/groups/{top['id']}/hooks", headers=h, json={"url": receiver.url})
+    base = f"/api/v4/groups/{top['id']}/hooks/{hook.json()['id']}/test"
+    empty = factory.client.post(f"{base}/issues_events", headers=h)
+    assert (empty.status_code, empty.json()) == (
+        422,
+        {"message": "Ensure the group has a project with issues."},
+    )
+    issue = factory.issue(factory.project("deep", group=sub), "in sub")
+    no_notes = factory.client.post(f"{base}/note_events", headers=h)
+    assert (no_notes.status_code, no_notes.json()) == (
+        422,
+        {"message": "Ensure the group has a project with notes."},
+    )
+    tested = factory.client.post(f"{base}/issues_events", headers=h)
+    assert (tested.status_code, tested.json()) == (201, {"message": "201 Created"})
+    [request] = receiver.wait_for(1)
+    assert request.header("X-Gitlab-Event") == "Issue Hook"
+    assert request.json["object_attributes"]["id"] == issue["id"]
+    assert request.json["project"]["path_with_namespace"] == "top/sub/deep"
+
+
 def test_silent_change_reaches_hooks_marked_silent(
     factory: Any, receiver: Receiver, deliverer: Deliverer
 ) -> None:

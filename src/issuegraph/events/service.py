@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
 from issuegraph.config import Settings
 from issuegraph.db import pagination
-from issuegraph.db.models import Issue, Namespace, Note, Webhook, WebhookLog, utcnow
+from issuegraph.db.models import Issue, Namespace, Note, Project, Webhook, WebhookLog, utcnow
 from issuegraph.db.pagination import Columns, OffsetPage, Page
 from issuegraph.domain.errors import Forbidden, Invalid, NotFound, RuleViolation
 from issuegraph.domain.roles import AccessLevel
@@ -423,8 +423,9 @@ def send_now(prepared: delivery.Prepared, settings: Settings) -> delivery.Outcom
 def sample_payload(
     session: Session, scope: Scope, trigger: str, actor: Actor, settings: Settings
 ) -> tuple[str, dict[str, Any]]:
-    """The X-Gitlab-Event and body of a test, from the project's first issue or note."""
-    if scope.kind != "project" or trigger not in (
+    """The X-Gitlab-Event and body of a test, from the first issue or note of the project (of a
+    group hook: of the group's projects and its subgroups')."""
+    if scope.kind == "instance" or trigger not in (
         "issues_events",
         "confidential_issues_events",
         "note_events",
@@ -432,26 +433,40 @@ def sample_payload(
     ):
         raise RuleViolation("test_unavailable", "Testing not available for this hook")
     base = settings.base_url()
+    where = "the project has" if scope.kind == "project" else "the group has a project with"
+    in_scope = _issues_of(session, scope)
     if trigger in ("issues_events", "confidential_issues_events"):
-        issue = session.scalar(select(Issue).where(Issue.project_id == scope.id).order_by(Issue.id).limit(1))
+        issue = session.scalar(select(Issue).where(in_scope).order_by(Issue.id).limit(1))
         if issue is None:
-            raise RuleViolation("test_no_issues", "Ensure the project has issues.")
+            raise RuleViolation("test_no_issues", f"Ensure {where} issues.")
         view = load_views(session, [issue])[0]
         header = "Confidential Issue Hook" if trigger.startswith("confidential") else "Issue Hook"
         return header, payloads.gitlab_issue(view, actor.user, "open", {}, base)
     row = session.execute(
         select(Note, Issue)
         .join(Issue, Issue.id == Note.issue_id)
-        .where(Issue.project_id == scope.id, Note.system.is_(False))
+        .where(in_scope, Note.system.is_(False))
         .order_by(Note.id)
         .limit(1)
     ).first()
     if row is None:
-        raise RuleViolation("test_no_notes", "Ensure the project has notes.")
+        raise RuleViolation("test_no_notes", f"Ensure {where} notes.")
     note, issue = row
     view = load_views(session, [issue])[0]
     header = "Confidential Note Hook" if trigger.startswith("confidential") else "Note Hook"
     return header, payloads.gitlab_note(note, view, actor.user, base)
+
+
+def _issues_of(session: Session, scope: Scope) -> Any:
+    """Issues of a project, or of every project of a group and its subgroups."""
+    if scope.kind == "project":
+        return Issue.project_id == scope.id
+    group = session.get(Namespace, scope.id)
+    assert group is not None  # the scope was resolved from it
+    namespaces = select(Namespace.id).where(
+        or_(Namespace.id == group.id, Namespace.traversal_ids.startswith(f"{group.traversal_ids}/"))
+    )
+    return Issue.project_id.in_(select(Project.id).where(Project.namespace_id.in_(namespaces)))
 
 
 def test_hook(
