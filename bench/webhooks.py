@@ -228,9 +228,17 @@ def links(url: str, base: str, server_pid: int, receiver: FastReceiver, seconds:
                     for a, b in sorted(pairs, key=lambda _: rng.random())
                 ]
             )
-            deadline = time.monotonic() + 300
+            backlog, drain_started, received = backends.pending(), time.monotonic(), receiver.count()
+            deadline = drain_started + 300
             while backends.pending() and time.monotonic() < deadline:
                 time.sleep(0.5)  # the previous phase's deliveries drain first
+            if backlog:
+                left, took = backends.pending(), time.monotonic() - drain_started
+                print(
+                    f"  backlog of {backlog} deliveries: {backlog - left} drained in {took:.1f} s "
+                    f"({(receiver.count() - received) / took:.0f} delivered/s){', cut off' if left else ''}",
+                    flush=True,
+                )
             time.sleep(1)
             before = receiver.count()
             workers = loadgen.process_tree(delivering.pid)

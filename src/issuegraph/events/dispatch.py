@@ -95,15 +95,27 @@ def dispatch_once(session: Session, base_url: str, *, limit: int = BATCH, mail_o
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres and not session.scalar(text(f"SELECT pg_try_advisory_xact_lock({DISPATCH_LOCK})")):
         return 0  # another process is dispatching right now
-    events = list(session.scalars(select(Event).where(Event.seq.is_(None)).order_by(Event.id).limit(limit)))
-    if not events:
+    # One statement numbers the batch: the events are loaded only when hooks or mail need them
+    # (with neither, this is all a dispatch round costs the serving process).
+    after = select(func.coalesce(func.max(Event.seq), 0)).scalar_subquery()
+    numbered = (
+        select(Event.id, (func.row_number().over(order_by=Event.id) + after).label("seq"))
+        .where(Event.seq.is_(None))
+        .order_by(Event.id)
+        .limit(limit)
+        .subquery()
+    )
+    assigned = session.execute(
+        update(Event).where(Event.id == numbered.c.id).values(seq=numbered.c.seq).returning(Event.id),
+        execution_options={"synchronize_session": False},
+    ).all()
+    if not assigned:
         return 0
-    first = (session.scalar(select(func.max(Event.seq))) or 0) + 1
-    session.execute(update(Event), [{"id": e.id, "seq": first + n} for n, e in enumerate(events)])
-    for n, e in enumerate(events):
-        e.seq = first + n
     any_hook = session.scalar(select(Webhook.id).limit(1)) is not None
+    created = False
     if any_hook or mail_on:
+        ids = [row[0] for row in assigned]
+        events = list(session.scalars(select(Event).where(Event.id.in_(ids)).order_by(Event.seq)))
         batch = _load(session, events, base_url)
         hooks = _hooks_in_scope(session, batch) if any_hook else []
         fanned = _fan_out(events, hooks, batch)
@@ -112,11 +124,12 @@ def dispatch_once(session: Session, base_url: str, *, limit: int = BATCH, mail_o
         if fanned.deliveries:
             delivery.mark_heads(session, fanned.deliveries)
             session.execute(insert(WebhookDelivery), fanned.deliveries)
-        if mail_on:
-            mail.add(session, mail.notifications(session, events, batch.views, base_url))
-    if postgres:
+        notifications = mail.notifications(session, events, batch.views, base_url) if mail_on else []
+        mail.add(session, notifications)
+        created = bool(fanned.deliveries or notifications)
+    if postgres and created:  # wake the deliverers (not for events nobody is sent)
         session.execute(text("SELECT pg_notify('issuegraph_deliveries', '')"))
-    return len(events)
+    return len(assigned)
 
 
 def _occurrences(event: Event, batch: Batch) -> list[Occurrence]:
