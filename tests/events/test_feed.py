@@ -200,3 +200,42 @@ def test_stream_stops_when_the_token_is_revoked(factory: Any, deliverer: Deliver
         factory.issue(project, "after the revocation")
         deliverer.round()
         assert _next_event_or_end(lines) is None
+
+
+def test_dispatch_numbers_in_id_order_and_costs_three_statements_without_hooks(
+    factory: Any, database: Any
+) -> None:
+    """With no hook and no mail, a dispatch round numbers its events in one statement (no event
+    is loaded, nobody is woken): its cost does not follow the batch. Seqs continue the last one."""
+    from sqlalchemy import event, select
+
+    from issuegraph.db.models import Event
+    from issuegraph.events import dispatch
+
+    project = factory.project("p1")
+    for n in range(3):
+        factory.issue(project, f"i{n}")
+    with database.session() as session:
+        assert dispatch.dispatch_once(session, "http://x", limit=2) == 2
+        session.commit()
+    for n in range(3, 30):
+        factory.issue(project, f"i{n}")
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        with database.session() as session:
+            assert dispatch.dispatch_once(session, "http://x") == 30 - 2  # all but the two numbered
+            session.commit()
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    with database.session() as session:
+        rows = session.execute(select(Event.id, Event.seq).order_by(Event.id)).all()
+    assert [seq for _, seq in rows] == list(range(1, len(rows) + 1))
+    statements = [s.split()[0] for s in sent if not s.startswith(("BEGIN", "COMMIT"))]
+    postgres = database.settings.is_sqlite is False
+    assert statements == (["SELECT"] if postgres else []) + ["UPDATE", "SELECT"], sent
+    assert not any("pg_notify" in s for s in sent)
