@@ -390,3 +390,16 @@ def test_a_claim_costs_what_it_hands_out_not_the_queue(
     # A few pages either way (the heads of the longer queue lie further apart); reading the
     # queue cost tens of thousands.
     assert max(small, large, analyzed) < 50, (small, large, analyzed)
+
+
+def test_one_head_per_hook_and_issue(factory: Any, database: Database) -> None:
+    """The database refuses a second head for a hook and issue (a unique partial index): the
+    dispatcher and a success, which move heads, can never let two of one issue go at once."""
+    from sqlalchemy.exc import IntegrityError
+
+    project = factory.project("p1")
+    hook = add_hook(factory, project, f"http://127.0.0.1:{free_port()}/")["id"]
+    _queue(database, [hook], issues=2, per_issue=2)  # seqs 1 and 2 are the heads
+    with database.session() as session, pytest.raises(IntegrityError):
+        session.execute(update(WebhookDelivery).where(WebhookDelivery.event_seq == 3).values(head=True))
+        session.flush()

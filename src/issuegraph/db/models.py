@@ -473,6 +473,15 @@ class WebhookDelivery(Base):
             postgresql_where=text("head"),
             sqlite_where=text("head"),
         ),
+        # At most one head per hook and issue (the dispatcher's lookup: is one pending?).
+        Index(
+            "uq_webhook_deliveries_head",
+            "hook_id",
+            "order_key",
+            unique=True,
+            postgresql_where=text("head"),
+            sqlite_where=text("head"),
+        ),
         Index(
             "ix_webhook_deliveries_pending_hook_order_seq",
             "hook_id",

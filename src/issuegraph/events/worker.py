@@ -99,8 +99,13 @@ class Worker:
         self._wake = asyncio.Event()
         wake = self._wake
 
+        poked = threading.Event()
+
         def poke() -> None:
-            loop.call_soon_threadsafe(wake.set)
+            # Under load every commit notifies: wake the loop once per round, not per commit.
+            if not poked.is_set():
+                poked.set()
+                loop.call_soon_threadsafe(wake.set)
 
         listener: threading.Thread | None = None
         if not self.settings.is_sqlite:
@@ -125,6 +130,7 @@ class Worker:
                     # of two transactions per commit (this thread shares the server's CPU).
                     await asyncio.sleep(self.settings.webhooks_gather_seconds)
                 wake.clear()
+                poked.clear()  # before the round: a commit from now on wakes the next one
 
 
 def _listen(database_url: str, poke: Callable[[], None], stop: threading.Event) -> None:

@@ -7,7 +7,8 @@ read the hook's whole queue to find those few heads (and without statistics the 
 it once per candidate: 2.6 s a claim with 59,000 pending). `head` marks the one delivery of
 each (hook, issue) that may be sent next; the dispatcher sets it on a new delivery of an issue
 with nothing pending, and recording a success moves it to the next pending one. A claim walks
-the heads only, in commit order (a partial index on them), and stops at its limit.
+the heads only, in commit order (a partial index on them), and stops at its limit; a unique
+partial index keeps one head per hook and issue and serves the dispatcher's lookup.
 
 Revision ID: b7e3d9a4c512
 Revises: 4f8a2c6d1e37
@@ -51,9 +52,18 @@ def upgrade() -> None:
         postgresql_where=HEAD,
         sqlite_where=HEAD,
     )
+    op.create_index(
+        "uq_webhook_deliveries_head",
+        "webhook_deliveries",
+        ["hook_id", "order_key"],
+        unique=True,
+        postgresql_where=HEAD,
+        sqlite_where=HEAD,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_webhook_deliveries_head", table_name="webhook_deliveries")
     op.drop_index("ix_webhook_deliveries_heads", table_name="webhook_deliveries")
     op.create_index(
         "ix_webhook_deliveries_pending_hook_seq",
