@@ -112,6 +112,58 @@ def test_link_change_updates_both_issues(factory: Any, receiver: Receiver, deliv
     assert all(len(body["changes"]["links"]["previous"]) == 1 for body in removed)
 
 
+def test_a_link_from_an_unhooked_project_reaches_the_other_ends_hook(
+    factory: Any, receiver: Receiver, deliverer: Deliverer, database: Any
+) -> None:
+    """The link is made from a project without hooks; the hook of the other end's project hears
+    of it, also when that issue is deleted before the link's event is dispatched. Events of
+    projects no hook covers are numbered and left: nothing is loaded to describe them."""
+    from sqlalchemy import event as sa_event
+    from sqlalchemy import func, select
+
+    from issuegraph.db.models import Event
+    from issuegraph.events import dispatch
+
+    hooked, plain = factory.project("hooked"), factory.project("plain")
+    there = factory.issue(hooked, "there")
+    deliverer.round()  # before the hook: not sent to it
+    add_hook(factory, hooked, receiver.url)
+    here = factory.issue(plain, "here")
+    factory.link(here, factory.issue(plain, "also here"))  # no hook hears of this one
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    sa_event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        assert deliverer.round() == 0
+    finally:
+        sa_event.remove(database.engine, "before_cursor_execute", record)
+    assert not any("FROM notes" in s for s in statements)  # no issue described
+    factory.link(here, there)
+    deliverer.until_idle()
+    [request] = receiver.wait_for(1)
+    assert request.json["object_attributes"]["title"] == "there"
+    [link] = request.json["changes"]["links"]["current"]
+    assert link["link_type"] == "relates_to" and link["issue_iid"] is None  # "plain" is private
+    later, doomed = factory.issue(plain, "later"), factory.issue(hooked, "doomed")
+    deliverer.until_idle()
+    seen = len(receiver.wait_for(2))  # "doomed" opened
+    factory.link(later, doomed)
+    deleted = factory.client.delete(
+        f"/api/v4/projects/{hooked['id']}/issues/{doomed['iid']}", headers=factory.admin.headers
+    )
+    assert deleted.status_code == 204, deleted.text
+    with database.session() as session:  # the link's events go out before the deletion's
+        waiting = session.scalar(select(func.count()).select_from(Event).where(Event.seq.is_(None)))
+        assert dispatch.dispatch_once(session, "http://testserver", limit=waiting - 1) == waiting - 1
+        session.commit()
+    deliverer.until_idle()
+    bodies = [r.json for r in receiver.wait_for(seen + 1)[seen:]]
+    assert [b["object_attributes"]["title"] for b in bodies if "links" in b["changes"]] == ["doomed"]
+
+
 def test_confidential_only_to_hooks_that_ask(
     factory: Any, receiver: Receiver, deliverer: Deliverer, database: Database
 ) -> None:

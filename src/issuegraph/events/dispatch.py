@@ -33,7 +33,6 @@ from issuegraph.db.models import (
 from issuegraph.domain.links import LinkType, to_gitlab_name, type_seen_from
 from issuegraph.events import delivery, mail, payloads
 from issuegraph.issues.repository import IssueView, load_views
-from issuegraph.projects.repository import ancestor_ids
 
 BATCH = 500
 DISPATCH_LOCK = 7_362_811_990_001  # pg_advisory_xact_lock key of the one dispatcher
@@ -116,8 +115,10 @@ def dispatch_once(session: Session, base_url: str, *, limit: int = BATCH, mail_o
     if any_hook or mail_on:
         ids = [row[0] for row in assigned]
         events = list(session.scalars(select(Event).where(Event.id.in_(ids)).order_by(Event.seq)))
+        hooks = _hooks_in_scope(session, events) if any_hook else []
+        if not hooks and not mail_on:
+            return len(assigned)  # hooks elsewhere: nothing here is sent to anyone
         batch = _load(session, events, base_url)
-        hooks = _hooks_in_scope(session, batch) if any_hook else []
         fanned = _fan_out(events, hooks, batch)
         if fanned.payloads:
             session.execute(insert(WebhookPayload), fanned.payload_rows())
@@ -237,18 +238,12 @@ def _load(session: Session, events: Sequence[Event], base: str) -> Batch:
     user_ids: set[int] = set()
     project_ids: set[int] = set()
     for e in events:
-        if e.issue_id is not None:
-            issue_ids.add(e.issue_id)
+        issue_ids |= _issues_named(e)
         if e.project_id is not None:
             project_ids.add(e.project_id)
         if e.actor_id is not None:
             user_ids.add(e.actor_id)
         payload = _payload(e)
-        for key in ("source_id", "target_id"):
-            if key in payload:
-                issue_ids.add(int(payload[key]))
-        cause = dict(payload.get("cause") or {})
-        issue_ids |= {int(cause[key]) for key in CAUSE_ISSUE_KEYS if cause.get(key)}
         if "note_id" in payload:
             note_ids.add(int(payload["note_id"]))
     issues = list(session.scalars(select(Issue).where(Issue.id.in_(issue_ids)))) if issue_ids else []
@@ -283,14 +278,43 @@ def _load(session: Session, events: Sequence[Event], base: str) -> Batch:
     return Batch(views, users, notes, projects, base)
 
 
-def _hooks_in_scope(session: Session, batch: Batch) -> list[Webhook]:
-    """The hooks that can hear of this batch: of its projects, of their groups and ancestors,
-    and instance-wide ones; never the whole table (its size is not this batch's business)."""
-    project_ids = list(batch.projects)
-    group_ids = {g for _, namespace in batch.projects.values() for g in ancestor_ids(namespace)}
+def _issues_named(event: Event) -> set[int]:
+    """The issues an event is about or names (a link's ends, a graph event's cause)."""
+    payload = _payload(event)
+    named = {int(payload[key]) for key in ("source_id", "target_id") if key in payload}
+    cause = dict(payload.get("cause") or {})
+    named |= {int(cause[key]) for key in CAUSE_ISSUE_KEYS if cause.get(key)}
+    if event.issue_id is not None:
+        named.add(event.issue_id)
+    return named
+
+
+def _hooks_in_scope(session: Session, events: Sequence[Event]) -> list[Webhook]:
+    """The hooks that can hear of these events: of the projects of the issues they name, of
+    those projects' groups and ancestors, and instance-wide ones; never the whole table (its
+    size is not this batch's business). Found from ids alone, before anything is loaded for the
+    bodies: events of projects no hook covers cost three small lookups."""
+    issue_ids: set[int] = set()
+    project_ids = {e.project_id for e in events if e.project_id is not None}
+    for e in events:
+        issue_ids |= _issues_named(e)
+    if issue_ids:
+        found = dict(session.execute(select(Issue.id, Issue.project_id).where(Issue.id.in_(issue_ids))).all())
+        project_ids |= set(found.values())
+        if gone := issue_ids - found.keys():  # deleted since: their delete event has the project
+            deletions = select(Event.project_id).where(Event.kind == "issue.delete", Event.issue_id.in_(gone))
+            project_ids |= {p for p in session.scalars(deletions) if p is not None}
+    group_ids: set[int] = set()
+    if project_ids:
+        traversals = session.scalars(
+            select(Namespace.traversal_ids)
+            .join(Project, Project.namespace_id == Namespace.id)
+            .where(Project.id.in_(project_ids))
+        )
+        group_ids = {int(g) for path in traversals for g in path.split("/") if g}
     scope = Webhook.project_id.is_(None) & Webhook.group_id.is_(None)
     if project_ids:
-        scope = scope | Webhook.project_id.in_(project_ids)
+        scope = scope | Webhook.project_id.in_(sorted(project_ids))
     if group_ids:
         scope = scope | Webhook.group_id.in_(sorted(group_ids))
     return list(session.scalars(select(Webhook).where(scope).order_by(Webhook.id)))
