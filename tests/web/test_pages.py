@@ -370,3 +370,39 @@ def test_pages_send_as_many_statements_for_more_rows(
         )
     many = [_statements(client, query_recorder, path, **params) for path, params in pages]
     assert many == few
+
+
+def test_gitlab_web_urls_lead_to_the_pages(client: TestClient, factory: Factory) -> None:
+    """The `web_url`s the GitLab face hands out (an issue's, a project's issue list, a group's)
+    redirect to their pages for a reader; anyone else, and anything else, gets this face's
+    not-found page; under /api/v4 a GitLab 404 as before."""
+    from urllib.parse import urlsplit
+
+    top = factory.group("top")
+    sub = factory.client.post(
+        "/api/v4/groups",
+        headers=factory.admin.headers,
+        json={"name": "Sub", "path": "sub", "parent_id": top["id"]},
+    ).json()
+    project = factory.project("deep", group=sub)
+    issue = factory.issue(project, "far down")
+    assert urlsplit(issue["web_url"]).path == f"/top/sub/deep/-/issues/{issue['iid']}"
+    _root(client, factory)
+    moved = client.get(urlsplit(issue["web_url"]).path, follow_redirects=False)
+    assert (moved.status_code, moved.headers["location"]) == (
+        302,
+        f"/-/projects/{project['id']}/issues/{issue['iid']}",
+    )
+    assert "far down" in client.get(urlsplit(issue["web_url"]).path).text
+    listing = client.get("/top/sub/deep/-/issues", follow_redirects=False)
+    assert listing.headers["location"] == f"/-/projects/{project['id']}/issues"
+    group = client.get(urlsplit(sub["web_url"]).path, follow_redirects=False)
+    assert (group.status_code, group.headers["location"]) == (302, f"/-/groups/{sub['id']}")
+    for missing in ("/top/sub/nowhere/-/issues/1", "/top/sub/deep/-/issues/x", "/groups/top/none"):
+        answer = client.get(missing, follow_redirects=False)
+        assert answer.status_code == 404 and "text/html" in answer.headers["content-type"], missing
+    client.cookies.clear()  # signed out: the private project is not found, its id not given away
+    hidden = client.get(urlsplit(issue["web_url"]).path, follow_redirects=False)
+    assert hidden.status_code == 404 and "location" not in hidden.headers
+    api = client.get(f"/api/v4/projects/{project['id']}/-/issues/1", headers=factory.admin.headers)
+    assert api.status_code == 404 and api.json() == {"message": "404 Not found"}

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import orjson
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -27,7 +27,7 @@ from issuegraph.accounts.service import ANONYMOUS, Actor
 from issuegraph.api.deps import get_session
 from issuegraph.api.routing import FaceRouter
 from issuegraph.db.engine import Database
-from issuegraph.domain.errors import DomainError, Forbidden, Unauthenticated
+from issuegraph.domain.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from issuegraph.domain.links import LinkType
 from issuegraph.graph import export as graph_export
 from issuegraph.graph import service as graph
@@ -144,6 +144,43 @@ def render_error(request: Request, error: DomainError) -> Response:
 def home(request: Request, web: WebDep, session: SessionDep) -> Response:
     project_rows, group_rows = views.home(session, web.actor)
     return page(request, web, "home.html", projects=project_rows, groups=group_rows)
+
+
+# GitLab's `web_url`s, where the API's answers point (python-gitlab's `issue.web_url`,
+# `group.web_url`, ...): redirects to the page, for readers; everyone else gets the web face's
+# not-found page. A project's bare `{base}/{full_path}` is not served: a catch-all at the root
+# would turn every other unknown path into this face's (and a POST's into a 405).
+@home_router.get("/{full_path:path}/-/issues/{iid}", response_class=HTMLResponse)
+def gitlab_issue_url(
+    request: Request, full_path: str, iid: str, web: WebDep, session: SessionDep
+) -> Response:
+    if not iid.isdigit():
+        return render_error(request, NotFound("not_found", "404 Not found"))
+    return _gitlab_url(request, web, session, full_path, f"/issues/{int(iid)}")
+
+
+@home_router.get("/{full_path:path}/-/issues", response_class=HTMLResponse)
+def gitlab_issues_url(request: Request, full_path: str, web: WebDep, session: SessionDep) -> Response:
+    return _gitlab_url(request, web, session, full_path, "/issues")
+
+
+@home_router.get("/groups/{full_path:path}", response_class=HTMLResponse)
+def gitlab_group_url(request: Request, full_path: str, web: WebDep, session: SessionDep) -> Response:
+    try:
+        group = projects.resolve_group_by_path(session, web.actor, unquote(full_path).strip("/"))
+    except DomainError as error:
+        return render_error(request, error)
+    return RedirectResponse(f"/-/groups/{group.id}", status_code=302)
+
+
+def _gitlab_url(request: Request, web: Web, session: Session, full_path: str, page_path: str) -> Response:
+    if full_path.startswith(("api/", "-/")):  # not a project: the prefix's face answers 404
+        raise NotFound("not_found", "404 Not found")
+    try:
+        access = projects.resolve_project(session, web.actor, unquote(full_path).strip("/"))
+    except DomainError as error:
+        return render_error(request, error)
+    return RedirectResponse(f"/-/projects/{access.project.id}{page_path}", status_code=302)
 
 
 @router.post("/projects", response_class=HTMLResponse)
