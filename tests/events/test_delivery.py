@@ -403,3 +403,67 @@ def test_one_head_per_hook_and_issue(factory: Any, database: Database) -> None:
     with database.session() as session, pytest.raises(IntegrityError):
         session.execute(update(WebhookDelivery).where(WebhookDelivery.event_seq == 3).values(head=True))
         session.flush()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: one writer at a time
+def test_a_success_and_a_new_delivery_of_its_issue_never_leave_it_headless(
+    factory: Any, database: Database, settings: Settings
+) -> None:
+    """PostgreSQL, two transactions at once: a deliverer records the success of an issue's only
+    pending delivery while the dispatcher adds the issue's next one. Each could miss the other
+    (the success finds no successor to hand the head to; the dispatcher sees a head still there
+    and adds the new delivery without one), leaving a delivery that is never sent. The heads
+    lock orders them: the dispatcher waits for the success to commit, then makes its delivery
+    the head."""
+    import threading
+
+    from issuegraph.events import dispatch
+
+    project = factory.project("p1")
+    hook = add_hook(factory, project, f"http://127.0.0.1:{free_port()}/")
+    issue = factory.issue(project, "x")
+    with database.session() as session:
+        dispatch.dispatch_once(session, settings.base_url())
+        session.commit()
+    with database.session() as session:
+        [claimed] = delivery.claim(session, utcnow(), settings)
+        session.commit()
+    prepared = delivery.prepare(
+        claimed.hook, claimed.trigger, claimed.uuid, claimed.payload, claimed.attempt, settings
+    )
+    url = f"/api/v4/projects/{project['id']}/issues/{issue['iid']}"
+    assert factory.client.put(url, headers=factory.admin.headers, json={"title": "y"}).status_code == 200
+
+    done = threading.Event()
+
+    def dispatcher() -> None:
+        with database.session() as session:
+            dispatch.dispatch_once(session, settings.base_url())
+            session.commit()
+        done.set()
+
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
+        " AND datname = current_database()"
+    )
+    thread = threading.Thread(target=dispatcher)
+    with database.session() as succeeding, database.engine.connect() as watch:
+        delivery.lock_heads(succeeding, shared=True)  # the success's first statement: under way
+        thread.start()
+        for _ in range(500):  # the dispatcher reaches the lock and waits there (5 s at most)
+            if watch.execute(waiting).scalar():
+                break
+            watch.rollback()
+            threading.Event().wait(0.01)
+        else:
+            raise AssertionError("the dispatcher did not wait for the heads lock")
+        assert not done.is_set()
+        delivery.record(succeeding, [(claimed, prepared, delivery.Outcome(status=200))], utcnow(), settings)
+        succeeding.commit()
+    thread.join(10)
+    assert done.is_set()
+    rows = deliveries(database, hook["id"])
+    assert [(r.state, r.head) for r in sorted(rows, key=lambda r: r.event_seq)] == [
+        ("delivered", False),
+        ("pending", True),
+    ]
