@@ -270,16 +270,18 @@ class Factory:
         return Account(id=user["id"], username=username, token=token["token"])
 
     def group(
-        self, path: str, *, visibility: str = "private", owner: Account | None = None
+        self,
+        path: str,
+        *,
+        visibility: str = "private",
+        owner: Account | None = None,
+        parent: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         who = owner or self.admin
-        return self._ok(
-            self.client.post(
-                "/api/v4/groups",
-                headers=who.headers,
-                json={"name": path.title(), "path": path, "visibility": visibility},
-            )
-        )
+        body: dict[str, Any] = {"name": path.title(), "path": path, "visibility": visibility}
+        if parent is not None:
+            body["parent_id"] = parent["id"]
+        return self._ok(self.client.post("/api/v4/groups", headers=who.headers, json=body))
 
     def project(
         self,

@@ -184,12 +184,7 @@ def test_confidential_only_to_hooks_that_ask(
 def test_group_hook_covers_subgroup_projects(factory: Any, receiver: Receiver, deliverer: Deliverer) -> None:
     """A group hook hears of issues in projects of its subgroups; other groups' projects stay silent."""
     top = factory.group("top")
-    response = factory.client.post(
-        "/api/v4/groups",
-        headers=factory.admin.headers,
-        json={"name": "Sub", "path": "sub", "parent_id": top["id"]},
-    )
-    sub = response.json()
+    sub = factory.group("sub", parent=top)
     other = factory.group("other")
     hook = factory.client.post(
         f"/api/v4/groups/{top['id']}/hooks",
@@ -209,11 +204,7 @@ def test_group_hook_test_samples_its_subgroups_projects(factory: Any, receiver: 
     """test/:trigger on a group hook: the first issue (or note) of the group's projects and its
     subgroups'; none yet: 422 naming the group; another group's issues are never sampled."""
     top = factory.group("top")
-    sub = factory.client.post(
-        "/api/v4/groups",
-        headers=factory.admin.headers,
-        json={"name": "Sub", "path": "sub", "parent_id": top["id"]},
-    ).json()
+    sub = factory.group("sub", parent=top)
     factory.issue(factory.project("away", group=factory.group("other")), "elsewhere")
     h = factory.admin.headers
     hook = factory.client.post(f"/api/v4/groups/{top['id']}/hooks", headers=h, json={"url": receiver.url})

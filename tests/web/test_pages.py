@@ -379,11 +379,7 @@ def test_gitlab_web_urls_lead_to_the_pages(client: TestClient, factory: Factory)
     from urllib.parse import urlsplit
 
     top = factory.group("top")
-    sub = factory.client.post(
-        "/api/v4/groups",
-        headers=factory.admin.headers,
-        json={"name": "Sub", "path": "sub", "parent_id": top["id"]},
-    ).json()
+    sub = factory.group("sub", parent=top)
     project = factory.project("deep", group=sub)
     issue = factory.issue(project, "far down")
     assert urlsplit(issue["web_url"]).path == f"/top/sub/deep/-/issues/{issue['iid']}"
