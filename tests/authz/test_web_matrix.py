@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -73,7 +73,34 @@ def web_requests(w: World) -> list[tuple[str, str | None, str]]:
             (f"{base}/graph", key, api),
             (f"{base}/graph.json", key, api),
         ]
+    # GitLab's web_urls (the group's, each project's issue list, each issue's): redirects to the
+    # pages above for readers, the same 404 page for everyone else.
+    out += [
+        (f"/groups/{GROUP}", None, ""),
+        (f"/groups/{HIDDEN_GROUP}", "group:hidden", f"/api/v4/groups/{HIDDEN_GROUP}"),
+    ]
+    for vis, project in w.projects.items():
+        out.append(
+            (
+                f"/{project['path_with_namespace']}/-/issues",
+                f"project:{vis}",
+                f"/api/v4/projects/{project['id']}",
+            )
+        )
+    for (vis, conf), issue in w.issues.items():
+        api = f"/api/v4/projects/{issue['project_id']}/issues/{issue['iid']}"
+        out.append((urlsplit(issue["web_url"]).path, f"issue:{vis}:{int(conf)}", api))
     return out
+
+
+def _redirect_target(world: World, url: str) -> str:
+    """The page a GitLab web_url leads to."""
+    if url.startswith("/groups/"):
+        group = world.group if url == f"/groups/{GROUP}" else world.hidden_group
+        return f"/-/groups/{group['id']}"
+    full, rest = url.lstrip("/").split("/-/", 1)
+    [project] = [p for p in world.projects.values() if p["path_with_namespace"] == full]
+    return f"/-/projects/{project['id']}/{rest}"
 
 
 def _readable(actor: str, key: str | None) -> bool:
@@ -90,7 +117,9 @@ def _readable(actor: str, key: str | None) -> bool:
 def _expected_status(url: str, readable: bool) -> int:
     if not readable:
         return 404
-    return 303 if re.fullmatch(r"/-/projects/[^/]+", url) else 200
+    if re.fullmatch(r"/-/projects/[^/]+", url):
+        return 303
+    return 200 if url == "/" or url.startswith("/-/") else 302  # a GitLab web_url redirects
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +149,9 @@ def test_pages_show_exactly_what_the_actor_may_read(
         if "/link_targets" in url:  # the picker repeats what was typed when nothing matches
             shown = shown.replace(f"“{html.escape(unquote(url.split('target=')[1]))}”", "")
         check_no_markers(world, actor, url, shown)
+        if response.status_code == 302:  # a GitLab web_url, to a page the rows above check
+            assert response.headers["location"] == _redirect_target(world, url), (actor, url)
+            continue
         content_type = response.headers.get("content-type", "")
         if not readable:
             assert _error_message(response.text) == _api_message(world, api_messages, actor, api), (

@@ -156,12 +156,12 @@ def gitlab_issue_url(
 ) -> Response:
     if not iid.isdigit():
         return render_error(request, NotFound("not_found", "404 Not found"))
-    return _gitlab_url(request, web, session, full_path, f"/issues/{int(iid)}")
+    return _gitlab_url(request, web, session, full_path, int(iid))
 
 
 @home_router.get("/{full_path:path}/-/issues", response_class=HTMLResponse)
 def gitlab_issues_url(request: Request, full_path: str, web: WebDep, session: SessionDep) -> Response:
-    return _gitlab_url(request, web, session, full_path, "/issues")
+    return _gitlab_url(request, web, session, full_path, None)
 
 
 @home_router.get("/groups/{full_path:path}", response_class=HTMLResponse)
@@ -173,14 +173,19 @@ def gitlab_group_url(request: Request, full_path: str, web: WebDep, session: Ses
     return RedirectResponse(f"/-/groups/{group.id}", status_code=302)
 
 
-def _gitlab_url(request: Request, web: Web, session: Session, full_path: str, page_path: str) -> Response:
+def _gitlab_url(request: Request, web: Web, session: Session, full_path: str, iid: int | None) -> Response:
+    """The project's issue list, or one issue (readable: a confidential one is not found)."""
     if full_path.startswith(("api/", "-/")):  # not a project: the prefix's face answers 404
         raise NotFound("not_found", "404 Not found")
+    ref = unquote(full_path).strip("/")
     try:
-        access = projects.resolve_project(session, web.actor, unquote(full_path).strip("/"))
+        if iid is None:
+            access = projects.resolve_project(session, web.actor, ref)
+            return RedirectResponse(f"/-/projects/{access.project.id}/issues", status_code=302)
+        issue, access = issues.resolve_issue_in(session, web.actor, ref, iid)
     except DomainError as error:
         return render_error(request, error)
-    return RedirectResponse(f"/-/projects/{access.project.id}{page_path}", status_code=302)
+    return RedirectResponse(f"/-/projects/{access.project.id}/issues/{issue.iid}", status_code=302)
 
 
 @router.post("/projects", response_class=HTMLResponse)
