@@ -33,6 +33,7 @@ from issuegraph.db.models import (
 from issuegraph.domain.links import LinkType, to_gitlab_name, type_seen_from
 from issuegraph.events import delivery, mail, payloads
 from issuegraph.issues.repository import IssueView, load_views
+from issuegraph.projects.repository import ancestor_ids
 
 BATCH = 500
 DISPATCH_LOCK = 7_362_811_990_001  # pg_advisory_xact_lock key of the one dispatcher
@@ -306,12 +307,12 @@ def _hooks_in_scope(session: Session, events: Sequence[Event]) -> list[Webhook]:
             project_ids |= {p for p in session.scalars(deletions) if p is not None}
     group_ids: set[int] = set()
     if project_ids:
-        traversals = session.scalars(
-            select(Namespace.traversal_ids)
+        namespaces = session.scalars(
+            select(Namespace)
             .join(Project, Project.namespace_id == Namespace.id)
             .where(Project.id.in_(project_ids))
         )
-        group_ids = {int(g) for path in traversals for g in path.split("/") if g}
+        group_ids = {g for namespace in namespaces for g in ancestor_ids(namespace)}
     scope = Webhook.project_id.is_(None) & Webhook.group_id.is_(None)
     if project_ids:
         scope = scope | Webhook.project_id.in_(sorted(project_ids))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from issuegraph.accounts.service import Actor
@@ -463,9 +463,7 @@ def _issues_of(session: Session, scope: Scope) -> Any:
         return Issue.project_id == scope.id
     group = session.get(Namespace, scope.id)
     assert group is not None  # the scope was resolved from it
-    namespaces = select(Namespace.id).where(
-        or_(Namespace.id == group.id, Namespace.traversal_ids.startswith(f"{group.traversal_ids}/"))
-    )
+    namespaces = select(Namespace.id).where(projects_repo.in_tree_of(group))
     return Issue.project_id.in_(select(Project.id).where(Project.namespace_id.in_(namespaces)))
 
 

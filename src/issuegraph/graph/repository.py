@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from issuegraph.db.models import Issue, IssueAssignee, IssueLink, Namespace, Project
+from issuegraph.projects import repository as projects_repo
 
 L = IssueLink.__table__
 I = Issue.__table__  # noqa: E741
@@ -212,7 +213,7 @@ def group_projects(
         .join(Namespace, Namespace.id == Project.namespace_id)
         .where(
             visible,
-            or_(Namespace.id == group.id, Namespace.traversal_ids.like(group.traversal_ids + "/%")),
+            projects_repo.in_tree_of(group),
         )
         .order_by(Project.id)
     ).all()

@@ -26,6 +26,11 @@ def ancestor_ids(namespace: Namespace) -> list[int]:
     return [int(x) for x in namespace.traversal_ids.split("/") if x]
 
 
+def in_tree_of(group: Namespace) -> ColumnElement[bool]:
+    """A `Namespace` row is the group or one of its subgroups (at any depth)."""
+    return or_(Namespace.id == group.id, Namespace.traversal_ids.like(group.traversal_ids + "/%"))
+
+
 def namespace_by_ref(session: Session, ref: str | int) -> Namespace | None:
     key = str(ref)
     if is_numeric(key):

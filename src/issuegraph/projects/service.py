@@ -259,7 +259,7 @@ def can_read_group(session: Session, actor: Actor, group: Namespace) -> bool:
             .join(Namespace, Namespace.id == Project.namespace_id)
             .where(
                 ProjectMember.user_id == actor.user_id,
-                (Namespace.id == group.id) | Namespace.traversal_ids.like(group.traversal_ids + "/%"),
+                repo.in_tree_of(group),
             )
         )
     )
@@ -391,10 +391,7 @@ def list_projects(
         )
     if namespace is not None:
         if include_subgroups:
-            query = query.where(
-                (Project.namespace_id == namespace.id)
-                | Namespace.traversal_ids.like(namespace.traversal_ids + "/%")
-            )
+            query = query.where(repo.in_tree_of(namespace))
         else:
             query = query.where(Project.namespace_id == namespace.id)
     return pagination.fetch(session, query, page, PROJECT_SORT_COLUMNS, scalars=False)
