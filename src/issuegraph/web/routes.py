@@ -8,7 +8,7 @@ project the user cannot read is the 404 page, with the APIs' message.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -154,38 +154,46 @@ def home(request: Request, web: WebDep, session: SessionDep) -> Response:
 def gitlab_issue_url(
     request: Request, full_path: str, iid: str, web: WebDep, session: SessionDep
 ) -> Response:
-    if not iid.isdigit():
-        return render_error(request, NotFound("not_found", "404 Not found"))
-    return _gitlab_url(request, web, session, full_path, int(iid))
+    def page_of_issue() -> str:  # readable: a confidential issue is not found for others
+        if not iid.isdigit():
+            raise NotFound("not_found", "404 Not found")
+        issue, access = issues.resolve_issue_in(session, web.actor, _project_path(full_path), int(iid))
+        return f"/-/projects/{access.project.id}/issues/{issue.iid}"
+
+    return _redirect_to(request, page_of_issue)
 
 
 @home_router.get("/{full_path:path}/-/issues", response_class=HTMLResponse)
 def gitlab_issues_url(request: Request, full_path: str, web: WebDep, session: SessionDep) -> Response:
-    return _gitlab_url(request, web, session, full_path, None)
+    def page_of_project() -> str:
+        access = projects.resolve_project(session, web.actor, _project_path(full_path))
+        return f"/-/projects/{access.project.id}/issues"
+
+    return _redirect_to(request, page_of_project)
 
 
 @home_router.get("/groups/{full_path:path}", response_class=HTMLResponse)
 def gitlab_group_url(request: Request, full_path: str, web: WebDep, session: SessionDep) -> Response:
-    try:
+    def page_of_group() -> str:
         group = projects.resolve_group_by_path(session, web.actor, unquote(full_path).strip("/"))
-    except DomainError as error:
-        return render_error(request, error)
-    return RedirectResponse(f"/-/groups/{group.id}", status_code=302)
+        return f"/-/groups/{group.id}"
+
+    return _redirect_to(request, page_of_group)
 
 
-def _gitlab_url(request: Request, web: Web, session: Session, full_path: str, iid: int | None) -> Response:
-    """The project's issue list, or one issue (readable: a confidential one is not found)."""
-    if full_path.startswith(("api/", "-/")):  # not a project: the prefix's face answers 404
+def _project_path(full_path: str) -> str:
+    return unquote(full_path).strip("/")
+
+
+def _redirect_to(request: Request, page_of: Callable[[], str]) -> Response:
+    """302 to the page; a refusal as this face's error page (these routes sit at the root,
+    where errors would otherwise render as the SourceCraft face's)."""
+    if request.url.path.startswith(("/api/", "/-/")):  # no web_url: the prefix's face answers 404
         raise NotFound("not_found", "404 Not found")
-    ref = unquote(full_path).strip("/")
     try:
-        if iid is None:
-            access = projects.resolve_project(session, web.actor, ref)
-            return RedirectResponse(f"/-/projects/{access.project.id}/issues", status_code=302)
-        issue, access = issues.resolve_issue_in(session, web.actor, ref, iid)
+        return RedirectResponse(page_of(), status_code=302)
     except DomainError as error:
         return render_error(request, error)
-    return RedirectResponse(f"/-/projects/{access.project.id}/issues/{issue.iid}", status_code=302)
 
 
 @router.post("/projects", response_class=HTMLResponse)
