@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from tests.conftest import recorded_queries
 from tests.events.conftest import Deliverer
 
 G = "/api/graph/v1"
@@ -207,7 +208,7 @@ def test_dispatch_numbers_in_id_order_and_costs_three_statements_without_hooks(
 ) -> None:
     """With no hook and no mail, a dispatch round numbers its events in one statement (no event
     is loaded, nobody is woken): its cost does not follow the batch. Seqs continue the last one."""
-    from sqlalchemy import event, select
+    from sqlalchemy import select
 
     from issuegraph.db.models import Event
     from issuegraph.events import dispatch
@@ -220,18 +221,9 @@ def test_dispatch_numbers_in_id_order_and_costs_three_statements_without_hooks(
         session.commit()
     for n in range(3, 30):
         factory.issue(project, f"i{n}")
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(args[2])
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
-        with database.session() as session:
-            assert dispatch.dispatch_once(session, "http://x") == 30 - 2  # all but the two numbered
-            session.commit()
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
+    with recorded_queries(database.engine) as sent, database.session() as session:
+        assert dispatch.dispatch_once(session, "http://x") == 30 - 2  # all but the two numbered
+        session.commit()
     with database.session() as session:
         rows = session.execute(select(Event.id, Event.seq).order_by(Event.id)).all()
     assert [seq for _, seq in rows] == list(range(1, len(rows) + 1))

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from issuegraph.db.engine import Database
+from tests.conftest import recorded_queries
 from tests.events.conftest import Deliverer
 from tests.events.helpers import add_hook, deliveries
 from tests.events.receiver import Receiver
@@ -118,7 +119,6 @@ def test_a_link_from_an_unhooked_project_reaches_the_other_ends_hook(
     """The link is made from a project without hooks; the hook of the other end's project hears
     of it, also when that issue is deleted before the link's event is dispatched. Events of
     projects no hook covers are numbered and left: nothing is loaded to describe them."""
-    from sqlalchemy import event as sa_event
     from sqlalchemy import func, select
 
     from issuegraph.db.models import Event
@@ -130,16 +130,8 @@ def test_a_link_from_an_unhooked_project_reaches_the_other_ends_hook(
     add_hook(factory, hooked, receiver.url)
     here = factory.issue(plain, "here")
     factory.link(here, factory.issue(plain, "also here"))  # no hook hears of this one
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    sa_event.listen(database.engine, "before_cursor_execute", record)
-    try:
+    with recorded_queries(database.engine) as statements:
         assert deliverer.round() == 0
-    finally:
-        sa_event.remove(database.engine, "before_cursor_execute", record)
     assert not any("FROM notes" in s for s in statements)  # no issue described
     factory.link(here, there)
     deliverer.until_idle()
