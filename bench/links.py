@@ -23,6 +23,7 @@ It prints figures and asserts nothing (see bench/README.md for recorded results)
     .venv/bin/python bench/links.py [--db sqlite|postgresql|both] [--workers N]
                                     [--duration SECONDS] [--issues N] [--shape hub|side|projects]
                                     [--grow N] [--statements N] [--projects N] [--versus K=V]
+                                    [--versus-build DIR]
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import contextlib
 import itertools
 import os
 import random
+import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -340,6 +342,52 @@ def bench_database(kind: str, args: argparse.Namespace) -> None:
         print("  SQL statements per request: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+# ---------------------------------------------------------------- another build, for before/after in one run
+
+
+@contextlib.contextmanager
+def other_build_database(url: str, build: Path) -> Iterator[str]:
+    """A database for the build checked out in `build` (its own .venv): created with that
+    build's migrations, then filled with the rows of `url` (the tables and columns both schemas
+    have; triggers off during the copy, sequences moved past the copied ids). Outbox events are
+    left behind: neither build should start by delivering the seed's."""
+    program = build / ".venv" / "bin" / "issuegraph"
+    with postgres_database() as other:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("ISSUEGRAPH_")}
+        environment["ISSUEGRAPH_DATABASE_URL"] = other
+        subprocess.run([str(program), "db", "upgrade"], env=environment, check=True, capture_output=True)
+        source, target = create_engine(url), create_engine(other)
+        try:
+            with source.connect() as src, target.begin() as dst:
+                dst.execute(text("SET LOCAL session_replication_role = replica"))
+                columns = """SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position)
+                    FROM information_schema.columns WHERE table_schema = 'public' GROUP BY table_name"""
+                have = {t: set(c) for t, c in src.execute(text(columns))}
+                for table, names in dst.execute(text(columns)).all():
+                    if table in ("alembic_version", "events") or table not in have:
+                        continue
+                    shared = ", ".join(f'"{c}"' for c in names if c in have[table])
+                    reader = src.connection.dbapi_connection.cursor()
+                    writer = dst.connection.dbapi_connection.cursor()
+                    with (
+                        reader.copy(f'COPY (SELECT {shared} FROM "{table}") TO STDOUT') as out,
+                        writer.copy(f'COPY "{table}" ({shared}) FROM STDIN') as into,
+                    ):
+                        for block in out:
+                            into.write(block)
+                sequences = """SELECT s.relname, t.relname, a.attname FROM pg_class s
+                    JOIN pg_depend d ON d.objid = s.oid JOIN pg_class t ON t.oid = d.refobjid
+                    JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+                    WHERE s.relkind = 'S'"""
+                for sequence, table, column in dst.execute(text(sequences)).all():
+                    highest = f'coalesce((SELECT max("{column}") FROM "{table}"), 0) + 1'
+                    dst.execute(text(f"SELECT setval('\"{sequence}\"', {highest}, false)"))
+        finally:
+            source.dispose()
+            target.dispose()
+        yield other
+
+
 # ---------------------------------------------------------------- the side-by-side shape (--shape side)
 
 
@@ -558,23 +606,47 @@ def bench_side(kind: str, args: argparse.Namespace) -> None:
             ("gitlab create", gl_create),
             ("sourcecraft create", sc_create),
         ]
-        meter = DatabaseMeter(url) if kind == "postgresql" else None
         print(f"  {n} issues; phase: rate, p50/p99, CPU ms per request (server, database, load generator)")
-        variants: list[tuple[str, dict[str, str]]] = [("", {})]
+        # (label, settings, another build's program, database)
+        variants: list[tuple[str, dict[str, str], list[str] | None, str]] = [("", {}, None, url)]
         if args.versus:
-            variants.append((args.versus, dict(item.split("=", 1) for item in args.versus.split(","))))
+            env = dict(item.split("=", 1) for item in args.versus.split(","))
+            variants.append((args.versus, env, None, url))
             print(f"  each phase runs on server A (these settings), then on server B ({args.versus})")
         with contextlib.ExitStack() as stack:
+            if args.versus_build:
+                if kind != "postgresql":
+                    raise SystemExit("--versus-build: PostgreSQL only")
+                build = Path(args.versus_build).resolve()
+                other = stack.enter_context(other_build_database(url, build))
+                program = [str(build / ".venv" / "bin" / "issuegraph")]
+                variants.append((str(build), {}, program, other))
+                print(
+                    f"  each phase runs on server A (this build), then on server B (the build in {build}, "
+                    "on its own database: its migrations, these rows)"
+                )
+            meters = (
+                {db: stack.enter_context(contextlib.closing(DatabaseMeter(db))) for *_, db in variants}
+                if kind == "postgresql"
+                else {}
+            )
             servers = [
-                (label, stack.enter_context(running_server(url, TOKEN, workers=args.workers, env=env)))
-                for label, env in variants
+                (
+                    label,
+                    db,
+                    stack.enter_context(
+                        running_server(db, TOKEN, workers=args.workers, env=env, program=program)
+                    ),
+                )
+                for label, env, program, db in variants
             ]
-            for _, server in servers:
+            for _, _, server in servers:
                 load(server.url, gl_get(), 1.0, 300, server.pid)  # warm-up
             for name, jobs in phases:
                 made = jobs()  # one stream per phase: the variants never create the same pair
-                for label, server in servers:
+                for label, db, server in servers:
                     title = f"{name} (B)" if label else name
+                    meter = meters.get(db)
                     if meter:
                         meter.start()
                     run = load(server.url, made, args.duration, 10**9, server.pid)
@@ -599,8 +671,6 @@ def bench_side(kind: str, args: argparse.Namespace) -> None:
                             f"  {title:<19} commits per request {commits:.2f}; "
                             + "\n".join(statement_report(rows, run.requests, args.statements))
                         )
-        if meter:
-            meter.close()
 
 
 # ---------------------------------------------------------------- blocks across projects (--shape projects)
@@ -716,6 +786,14 @@ def main() -> None:
         default="",
         help="side: also run every phase against a second server started with these settings "
         "(KEY=VALUE[,KEY=VALUE], e.g. ISSUEGRAPH_WEBHOOKS_GATHER_SECONDS=0), one after the other",
+    )
+    parser.add_argument(
+        "--versus-build",
+        default="",
+        metavar="DIR",
+        help="side, PostgreSQL: also run every phase against the build checked out in DIR (a git "
+        "worktree with its own .venv, e.g. the commit before a change), on a copy of the seeded rows "
+        "in a database made by that build's migrations: before and after in one run",
     )
     parser.add_argument(
         "--statements",

@@ -118,19 +118,24 @@ def running_server(
     log_dir: Path | None = None,
     log_level: str = "warning",
     env: Mapping[str, str] | None = None,
+    program: Sequence[str] | None = None,
 ) -> Iterator[Server]:
     """Start the server on `database_url`, wait until it is healthy, yield it, stop it by its pid.
     `migrate=False` and `deliver=False` pass `--no-migrate` and `--no-deliver` (a second server on a
     migrated database; webhooks left to an `issuegraph worker` from `running_process`). `env` adds
     ISSUEGRAPH_* settings; the log goes to `log_dir` (a temporary directory when none is given),
-    which is also the server's working directory (where a first start writes initial_root_password)."""
+    which is also the server's working directory (where a first start writes initial_root_password).
+    `program` runs another build's `issuegraph` instead of this one's (a benchmark's "before")."""
     port = free_port()
     args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     if not migrate:
         args.append("--no-migrate")
     if not deliver:
         args.append("--no-deliver")
-    with _started(args, database_url, admin_token, log_dir, log_level, env, f"server-{port}") as (proc, log):
+    with _started(args, database_url, admin_token, log_dir, log_level, env, f"server-{port}", program) as (
+        proc,
+        log,
+    ):
         server = Server(f"http://127.0.0.1:{port}", database_url, proc.pid, log)
         _wait_healthy(proc, server)
         yield server
@@ -162,6 +167,7 @@ def _started(
     log_level: str,
     env: Mapping[str, str] | None,
     name: str,
+    program: Sequence[str] | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     with ExitStack() as stack:
         if log_dir is None:
@@ -174,7 +180,7 @@ def _started(
         log_path = log_dir / f"{name}.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [*command(), *args],
+                [*(program or command()), *args],
                 env=environment,
                 cwd=log_dir,
                 stdout=log,
