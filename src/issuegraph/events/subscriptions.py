@@ -6,35 +6,35 @@ comments or assignments (as on GitLab).
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import Boolean, bindparam, delete, exists, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from issuegraph.db.models import Issue, IssueAssignee, IssueSubscription, Note
+from issuegraph.db.sql import DriverQuery
 
-
-def _implicit(session: Session, issue: Issue, user_id: int) -> bool:
-    if issue.author_id == user_id:
-        return True
-    assigned = select(IssueAssignee.user_id).where(
-        IssueAssignee.issue_id == issue.id, IssueAssignee.user_id == user_id
+# One statement: the explicit row if there is one, else author, assignee or commenter.
+_ISSUE: BindParameter[int] = bindparam("issue_id")
+_USER: BindParameter[int] = bindparam("user_id")
+_SUBSCRIBED = DriverQuery(
+    select(
+        func.coalesce(
+            select(IssueSubscription.subscribed)
+            .where(IssueSubscription.issue_id == _ISSUE, IssueSubscription.user_id == _USER)
+            .scalar_subquery(),
+            bindparam("is_author", type_=Boolean)
+            | exists().where(IssueAssignee.issue_id == _ISSUE, IssueAssignee.user_id == _USER)
+            | exists().where(Note.issue_id == _ISSUE, Note.author_id == _USER, Note.system.is_(False)),
+        )
     )
-    commented = select(Note.id).where(
-        Note.issue_id == issue.id, Note.author_id == user_id, Note.system.is_(False)
-    )
-    return bool(session.scalar(select(exists(assigned) | exists(commented))))
+)
 
 
 def is_subscribed(session: Session, issue: Issue, user_id: int | None) -> bool:
     if user_id is None:
         return False
-    explicit = session.scalar(
-        select(IssueSubscription.subscribed).where(
-            IssueSubscription.issue_id == issue.id, IssueSubscription.user_id == user_id
-        )
-    )
-    if explicit is not None:
-        return bool(explicit)
-    return _implicit(session, issue, user_id)
+    params = {"issue_id": issue.id, "user_id": user_id, "is_author": issue.author_id == user_id}
+    return bool(_SUBSCRIBED.rows(session.connection(), params)[0][0])
 
 
 def set_subscribed(session: Session, issue: Issue, user_id: int, subscribed: bool) -> bool:

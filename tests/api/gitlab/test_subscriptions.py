@@ -71,3 +71,34 @@ def test_subscribe_and_unsubscribe(client: TestClient, factory: Factory, world: 
     assert gone.status_code == 201 and gone.json()["subscribed"] is False
     assert client.post(_url(world.issue, "unsubscribe"), headers=author.headers).status_code == 304
     assert client.get(issue_url, headers=author.headers).json()["subscribed"] is False
+
+
+def test_assignees_and_commenters_follow_implicitly(
+    client: TestClient, factory: Factory, world: World
+) -> None:
+    """`subscribed` is true for an assignee and for the author of a comment, not for the author
+    of a system note (linking the issue writes one in the linker's name), and an explicit
+    unsubscribe outlasts the comment."""
+    issue_url = _url(world.issue, "")[:-1]
+    assignee, commenter, linker = factory.user("assignee"), factory.user("commenter"), factory.user("linker")
+    for user, level in ((assignee, 10), (commenter, 10), (linker, 20)):
+        factory.member(world.project, user, level)
+
+    def subscribed(user: Any) -> bool:
+        answer = client.get(issue_url, headers=user.headers)
+        assert answer.status_code == 200
+        return bool(answer.json()["subscribed"])
+
+    assert (subscribed(assignee), subscribed(commenter), subscribed(linker)) == (False, False, False)
+    changed = client.put(issue_url, headers=factory.admin.headers, json={"assignee_ids": [assignee.id]})
+    assert changed.status_code == 200
+    note = client.post(f"{issue_url}/notes", headers=commenter.headers, json={"body": "me too"})
+    assert note.status_code == 201
+    link = client.post(world.links_url(), headers=linker.headers, json=world.target(world.target_issue))
+    assert link.status_code == 201
+    assert (subscribed(assignee), subscribed(commenter), subscribed(linker)) == (True, True, False)
+
+    assert client.post(_url(world.issue, "unsubscribe"), headers=commenter.headers).status_code == 201
+    again = client.post(f"{issue_url}/notes", headers=commenter.headers, json={"body": "still"})
+    assert again.status_code == 201
+    assert subscribed(commenter) is False
