@@ -38,7 +38,12 @@ from issuegraph.events import graph as graph_events
 from issuegraph.graph import repository as graph_repo
 from issuegraph.issues import repository as repo
 from issuegraph.projects import repository as projects_repo
-from issuegraph.projects.service import ProjectAccess, access_by_project_ids, resolve_project_and_issue
+from issuegraph.projects.service import (
+    ProjectAccess,
+    access_by_project_ids,
+    issue_by_iid,
+    resolve_project_and_issue,
+)
 
 MAX_TITLE = 1024
 MAX_DESCRIPTION = 1_048_576  # one domain-wide limit, above SourceCraft's 64 KB
@@ -50,18 +55,19 @@ MAX_NOTE = 1_000_000  # GitLab's limit on a note's body, in characters
 
 def resolve_issue(session: Session, access: ProjectAccess, iid: int) -> Issue:
     """An issue the caller can read, or NotFound('issue_not_found')."""
-    issue = repo.by_iid(session, access.project.id, iid)
+    issue = issue_by_iid(session, access.project.id, iid)
     if issue is None or not _readable(session, access, issue):
         raise NotFound("issue_not_found", "404 Not found")
     return issue
 
 
 def resolve_issue_in(
-    session: Session, actor: Actor, project_ref: str | int, iid: int
+    session: Session, actor: Actor, project_ref: str | int, iid: int, *, also: int | None = None
 ) -> tuple[Issue, ProjectAccess]:
     """The project (404 Project Not Found) and its issue (404 Not found) an issue URL names,
-    read in one query."""
-    access, issue = resolve_project_and_issue(session, actor, project_ref, iid)
+    read in one query (with the project's issue `also`, for a later call: see
+    resolve_project_and_issue)."""
+    access, issue = resolve_project_and_issue(session, actor, project_ref, iid, also=also)
     if issue is None or not _readable(session, access, issue):
         raise NotFound("issue_not_found", "404 Not found")
     return issue, access

@@ -72,7 +72,8 @@ _PROJECTS_WITH_LEVELS = {
     for by, condition in _PROJECT_BY.items()
 }
 # The same, with the project's issue :iid (or NULLs): an issue's URL names both.
-_ISSUE_OF_PROJECT = and_(Issue.project_id == Project.id, Issue.iid == bindparam("iid"))
+# A second iid (`also`, the iid itself when there is none) reads a link's other end with it.
+_ISSUE_OF_PROJECT = and_(Issue.project_id == Project.id, Issue.iid.in_([bindparam("iid"), bindparam("also")]))
 _WITH_ISSUE = {
     (by, levels): (_PROJECTS_WITH_LEVELS if levels else _PROJECTS)[by]
     .add_columns(Issue)
@@ -115,10 +116,11 @@ def projects_with_levels(
 
 
 def project_with_issue(
-    session: Session, user_id: int | None, ref: str | int, iid: int
-) -> tuple[Project, Namespace, int, Issue | None] | None:
+    session: Session, user_id: int | None, ref: str | int, iid: int, also: int | None = None
+) -> tuple[Project, Namespace, int, Issue | None, Issue | None] | None:
     """As projects_with_levels for one `ref`, with the project's issue `iid` (None if it has
-    none) in the same query. `iid` must fit the INTEGER column (callers check MAX_INT)."""
+    none) in the same query, and its issue `also` when asked (the other end of a link in the
+    same project). Both iids must fit the INTEGER column (callers check MAX_INT)."""
     key = str(ref)
     params: dict[str, object]
     if is_numeric(key):
@@ -128,15 +130,14 @@ def project_with_issue(
         by, params = "id", {"id": number}
     else:
         by, params = "path", {"path": key.lower()}
-    params["iid"] = iid
-    if user_id is None:
-        row = session.execute(_WITH_ISSUE[by, False], params).first()
-        return (row[0], row[1], 0, row[2]) if row else None
-    row = session.execute(_WITH_ISSUE[by, True], {**params, "user_id": user_id}).first()
-    if row is None:
+    params.update(iid=iid, also=iid if also is None else also)
+    rows = session.execute(_WITH_ISSUE[by, user_id is not None], {**params, "user_id": user_id}).all()
+    if not rows:
         return None
-    project, namespace, direct, through_group, issue = row
-    return project, namespace, _level(namespace, user_id, direct, through_group), issue
+    issues = {row[-1].iid: row[-1] for row in rows if row[-1] is not None}
+    project, namespace = rows[0][0], rows[0][1]
+    level = 0 if user_id is None else _level(namespace, user_id, rows[0][2], rows[0][3])
+    return project, namespace, level, issues.get(iid), None if also is None else issues.get(also)
 
 
 def access_levels(

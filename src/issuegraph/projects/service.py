@@ -99,6 +99,7 @@ def access_for(
 # request naming the same project twice (a link inside one project) looks it up once. Any
 # write in the session forgets them (see _forget_accesses), so they never outlive a change.
 _ACCESS_MEMO = "issuegraph.project_accesses"
+_PREFETCHED = "issuegraph.prefetched_issues"  # {(project id, iid): issue or None}, read once
 
 
 def _memo(session: Session, actor: Actor) -> dict[int, ProjectAccess]:
@@ -136,26 +137,41 @@ def resolve_project(session: Session, actor: Actor, ref: str | int) -> ProjectAc
 
 
 def resolve_project_and_issue(
-    session: Session, actor: Actor, ref: str | int, iid: int
+    session: Session, actor: Actor, ref: str | int, iid: int, *, also: int | None = None
 ) -> tuple[ProjectAccess, Issue | None]:
     """resolve_project, and the project's issue `iid` (None if there is none, readable or not):
-    one query where resolve_project and a lookup by iid would be two."""
+    one query where resolve_project and a lookup by iid would be two. `also` reads another
+    issue of the project in the same query, for the next call that asks for it (a link whose
+    ends are in one project: the target's lookup costs no statement)."""
     key = str(ref)
     memo = _memo(session, actor)
     number = parse_id(key)
     known = memo.get(number) if number is not None else None
     if known is not None or abs(iid) > MAX_INT:
         access = resolve_project(session, actor, ref)
-        return access, issues_repo.by_iid(session, access.project.id, iid)
-    found = repo.project_with_issue(session, actor.user_id, ref, iid)
+        return access, issue_by_iid(session, access.project.id, iid)
+    if also is not None and abs(also) > MAX_INT:
+        also = None
+    found = repo.project_with_issue(session, actor.user_id, ref, iid, also)
     if found is None:
         raise NotFound("project_not_found", "404 Project Not Found")
-    project, namespace, level, issue = found
+    project, namespace, level, issue, other = found
     access = ProjectAccess(project, namespace, level, actor)
     memo[project.id] = access
+    if also is not None:
+        session.info[_PREFETCHED] = {(project.id, also): other}
     if not access.can_read:
         raise NotFound("project_not_found", "404 Project Not Found")
     return access, issue
+
+
+def issue_by_iid(session: Session, project_id: int, iid: int) -> Issue | None:
+    """The project's issue `iid` (readable or not): the one resolve_project_and_issue read ahead
+    (`also`), else a query."""
+    prefetched: dict[tuple[int, int], Issue | None] | None = session.info.get(_PREFETCHED)
+    if prefetched and (project_id, iid) in prefetched:
+        return prefetched.pop((project_id, iid))
+    return issues_repo.by_iid(session, project_id, iid)
 
 
 def access_by_project_ids(session: Session, actor: Actor, ids: Iterable[int]) -> dict[int, ProjectAccess]:
@@ -180,6 +196,7 @@ def _forget_accesses(session: Session, *_: Any) -> None:
 def _forget_accesses_on_write(state: ORMExecuteState) -> None:
     if not state.is_select:
         state.session.info.pop(_ACCESS_MEMO, None)
+        state.session.info.pop(_PREFETCHED, None)
 
 
 # ---------------------------------------------------------------- groups

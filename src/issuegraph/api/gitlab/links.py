@@ -76,9 +76,12 @@ def create_link(
     )
     if link_type is None or isinstance(raw_type, list | dict):
         raise Invalid("invalid_parameter", "link_type does not have a valid value")
-    source, access = issues.resolve_issue_in(session, actor, project_ref(project_id), iid)
     target_ref, target_iid = str(params["target_project_id"]), str(params["target_issue_iid"])
     target_number = parse_id(target_iid)
+    same_project = target_ref == project_id  # both ends read in one statement
+    source, access = issues.resolve_issue_in(
+        session, actor, project_ref(project_id), iid, also=target_number if same_project else None
+    )
     if target_number is None:
         projects.resolve_project(session, actor, target_ref)  # an unknown project is still 404 Project
         raise NotFound("issue_not_found", "404 Not found")

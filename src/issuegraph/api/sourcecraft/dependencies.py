@@ -107,9 +107,16 @@ def path_repo(request: Request, actor: Actor = Authenticated, session: Session =
 def path_issue(
     request: Request, actor: Actor = Authenticated, session: Session = DB
 ) -> tuple[Issue, ProjectAccess]:
+    return resolve_path_issue(request, actor, session)
+
+
+def resolve_path_issue(
+    request: Request, actor: Actor, session: Session, also: int | None = None
+) -> tuple[Issue, ProjectAccess]:
+    """path_issue; `also` as in lookups.issue_by_slug."""
     params = _path_params(request)
     if "issue_id" in params:
         return lookups.issue_by_id(session, actor, params["issue_id"])
     return lookups.issue_by_slug(
-        session, actor, params["org_slug"], params["repo_slug"], params["issue_slug"]
+        session, actor, params["org_slug"], params["repo_slug"], params["issue_slug"], also
     )

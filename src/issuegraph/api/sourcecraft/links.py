@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -22,9 +22,10 @@ from issuegraph.api.sourcecraft.dependencies import (
     json_body,
     page,
     path_issue,
+    resolve_path_issue,
 )
 from issuegraph.api.sourcecraft.pagination import PageRequest
-from issuegraph.api.sourcecraft.params import id_of
+from issuegraph.api.sourcecraft.params import MAX_SLUG, canonical_number, id_of
 from issuegraph.api.sourcecraft.schemas import CreateLinkBody
 from issuegraph.db.models import Issue
 from issuegraph.db.pagination import attributes, keyset_list
@@ -62,13 +63,16 @@ def _seen(s: SeenLink, issue: Issue, authors: dict[int, Any]) -> dict[str, Any]:
 @router.post(ISSUE + "/issue_links", status_code=201)
 @router.post(ISSUE_ID + "/issue_links", status_code=201)
 def create_issue_link(
+    request: Request,
     actor: Actor = Authenticated,
     silent: bool = Silent,
     body: CreateLinkBody = Depends(json_body(CreateLinkBody)),
-    path: tuple[Issue, ProjectAccess] = Depends(path_issue),
     session: Session = DB,
 ) -> Response:
-    issue, access = path
+    # The path's issue first (its 404 comes before the body's target errors), read in one
+    # statement with a target named by slug, which is in the same repository.
+    slug = body.target_issue_slug if not body.target_issue_id else None
+    issue, access = resolve_path_issue(request, actor, session, also=canonical_number(slug, MAX_SLUG))
     by, value = body.target()
     if by == "id":
         target, target_access = lookups.issue_by_id(session, actor, value)

@@ -35,15 +35,17 @@ def repo_by_id(session: Session, actor: Actor, repo_id: str) -> ProjectAccess:
 
 
 def issue_by_slug(
-    session: Session, actor: Actor, org_slug: str, repo_slug: str, issue_slug: str
+    session: Session, actor: Actor, org_slug: str, repo_slug: str, issue_slug: str, also: int | None = None
 ) -> tuple[Issue, ProjectAccess]:
+    """The issue a path names; `also` reads another issue of the repository in the same query
+    (a link target named by slug, looked up next by issue_in_repo)."""
     try:
         iid = slug_of_issue(issue_slug)
     except DomainError:
         repo_by_slug(session, actor, org_slug, repo_slug)  # an unknown repository is reported first
         raise
     # A repository is `<org>/<repo>`: its project and the issue are read in one query.
-    return issues.resolve_issue_in(session, actor, f"{org_slug}/{repo_slug}", iid)
+    return issues.resolve_issue_in(session, actor, f"{org_slug}/{repo_slug}", iid, also=also)
 
 
 def issue_by_id(session: Session, actor: Actor, issue_id: str) -> tuple[Issue, ProjectAccess]:
