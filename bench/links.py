@@ -352,10 +352,15 @@ def other_build_database(url: str, build: Path) -> Iterator[str]:
     have; triggers off during the copy, sequences moved past the copied ids). Outbox events are
     left behind: neither build should start by delivering the seed's."""
     program = build / ".venv" / "bin" / "issuegraph"
-    with postgres_database() as other:
+    sqlite = url.startswith("sqlite")
+    with sqlite_database() if sqlite else postgres_database() as other:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("ISSUEGRAPH_")}
         environment["ISSUEGRAPH_DATABASE_URL"] = other
         subprocess.run([str(program), "db", "upgrade"], env=environment, check=True, capture_output=True)
+        if sqlite:
+            copy_sqlite_rows(url.removeprefix("sqlite:///"), other.removeprefix("sqlite:///"))
+            yield other
+            return
         source, target = create_engine(url), create_engine(other)
         try:
             with source.connect() as src, target.begin() as dst:
@@ -386,6 +391,27 @@ def other_build_database(url: str, build: Path) -> Iterator[str]:
             source.dispose()
             target.dispose()
         yield other
+
+
+def copy_sqlite_rows(source: str, target: str) -> None:
+    """other_build_database's copy on SQLite: the source attached, foreign keys off."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(target)) as dst:
+        dst.execute("PRAGMA foreign_keys = OFF")
+        dst.execute("ATTACH DATABASE ? AS src", (source,))
+        have = {
+            table: {row[1] for row in dst.execute(f'PRAGMA src.table_info("{table}")')}
+            for (table,) in dst.execute("SELECT name FROM src.sqlite_master WHERE type = 'table'")
+        }
+        tables = [r[0] for r in dst.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            if table in ("alembic_version", "events", "sqlite_sequence") or table not in have:
+                continue
+            names = [row[1] for row in dst.execute(f'PRAGMA main.table_info("{table}")')]
+            shared = ", ".join(f'"{c}"' for c in names if c in have[table])
+            dst.execute(f'INSERT INTO main."{table}" ({shared}) SELECT {shared} FROM src."{table}"')
+        dst.commit()
 
 
 # ---------------------------------------------------------------- the side-by-side shape (--shape side)
@@ -615,8 +641,6 @@ def bench_side(kind: str, args: argparse.Namespace) -> None:
             print(f"  each phase runs on server A (these settings), then on server B ({args.versus})")
         with contextlib.ExitStack() as stack:
             if args.versus_build:
-                if kind != "postgresql":
-                    raise SystemExit("--versus-build: PostgreSQL only")
                 build = Path(args.versus_build).resolve()
                 other = stack.enter_context(other_build_database(url, build))
                 program = [str(build / ".venv" / "bin" / "issuegraph")]
@@ -791,7 +815,7 @@ def main() -> None:
         "--versus-build",
         default="",
         metavar="DIR",
-        help="side, PostgreSQL: also run every phase against the build checked out in DIR (a git "
+        help="side: also run every phase against the build checked out in DIR (a git "
         "worktree with its own .venv, e.g. the commit before a change), on a copy of the seeded rows "
         "in a database made by that build's migrations: before and after in one run",
     )
