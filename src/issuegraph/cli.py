@@ -117,6 +117,15 @@ def worker(
     migrate: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first")
     ] = False,
+    nice: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=19,
+            help="Lower this process's CPU priority by N (0-19): on a machine it shares with "
+            "`serve`, deliveries then take the CPU that requests leave (see docs/webhooks.md)",
+        ),
+    ] = 0,
 ) -> None:
     """Deliver webhooks only (run beside `serve --no-deliver`, as many as you like on PostgreSQL)."""
     import signal
@@ -127,6 +136,8 @@ def worker(
 
     settings = Settings()
     logging.config.dictConfig(log_config(settings.log_level, wants_json(settings.log_format)))
+    if nice:
+        os.nice(nice)
     if migrate:
         _bootstrap(settings, migrate)
     stop = threading.Event()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import urllib.request
 from pathlib import Path
 
@@ -49,3 +50,27 @@ def test_a_worker_runs_beside_a_no_deliver_server_until_stopped(tmp_path: Path) 
         assert worker.popen.returncode is not None
     with pytest.raises(ProcessLookupError):
         os.kill(server.pid, 0)
+
+
+def test_a_worker_started_with_nice_runs_at_that_lower_priority(tmp_path: Path) -> None:
+    """`issuegraph worker --nice 7`: the process's niceness is its parent's plus 7 (what the
+    kernel reports in /proc/<pid>/stat), and it delivers as usual until stopped."""
+    database = f"sqlite:///{tmp_path / 'nice.db'}"
+    with (
+        serverproc.running_server(database, "t0ken-0123456789", deliver=False, log_dir=tmp_path),
+        serverproc.running_process(["worker", "--nice", "7"], database, log_dir=tmp_path) as worker,
+    ):
+        deadline = time.monotonic() + 20
+        niceness = os.getpriority(os.PRIO_PROCESS, worker.pid)
+        while niceness != os.nice(0) + 7 and time.monotonic() < deadline:
+            time.sleep(0.1)  # the process lowers its priority as it starts
+            niceness = os.getpriority(os.PRIO_PROCESS, worker.pid)
+        assert niceness == os.nice(0) + 7
+        os.kill(worker.pid, 0)  # still running
+
+
+def test_worker_refuses_a_niceness_out_of_range(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'nice.db'}"
+    with serverproc.running_process(["worker", "--nice", "20"], database, log_dir=tmp_path) as worker:
+        assert worker.popen.wait(timeout=30) == 2  # a usage error, before anything runs
+    assert "--nice" in worker.log_path.read_text()
