@@ -15,6 +15,7 @@ Prints figures, asserts nothing. The machine may be shared: compare figures with
 
     .venv/bin/python bench/webhooks.py [--db postgresql|sqlite|both] [--events N]
                                        [--samples N] [--link-seconds S] [--rounds N]
+                                       [--worker-nice N] [--parts throughput,latency,links]
 """
 
 from __future__ import annotations
@@ -77,9 +78,10 @@ def server(url: str) -> Iterator[tuple[str, int]]:
         yield started.url, started.pid
 
 
-def worker(url: str) -> contextlib.AbstractContextManager[Process]:
-    """`issuegraph worker`, started (no health to wait for); its pid for the links part's CPU."""
-    return running_process(["worker"], url, env=ENV)
+def worker(url: str, nice: int = 0) -> contextlib.AbstractContextManager[Process]:
+    """`issuegraph worker` (`--nice N` when asked), started (no health to wait for); its pid for
+    the links part's CPU."""
+    return running_process(["worker", "--nice", str(nice)] if nice else ["worker"], url, env=ENV)
 
 
 class Api:
@@ -191,6 +193,13 @@ class Backends:
             ).scalars()
             return {int(pid): loadgen.cpu_seconds([int(pid)]) for pid in pids}
 
+    def undispatched(self) -> int:
+        """Events the dispatcher has not numbered yet (each becomes deliveries when it does)."""
+        if self.engine is None:
+            return 0
+        with self.engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM events WHERE seq IS NULL")).scalar() or 0)
+
     def pending(self) -> int:
         if self.engine is None:
             return 0
@@ -199,14 +208,19 @@ class Backends:
             return int(conn.execute(query).scalar() or 0)
 
 
-def links(url: str, base: str, server_pid: int, receiver: FastReceiver, seconds: float, rounds: int) -> None:
+def links(
+    url: str, base: str, server_pid: int, receiver: FastReceiver, seconds: float, rounds: int, nice: int = 0
+) -> None:
     """Link creates at concurrency 8 (the raw-socket load generator) on a project with no hooks and
     on one with ten, interleaved `rounds` times. Each phase starts with the delivery queue empty,
-    so a phase never pays for the previous one's backlog; the worker delivers during the phase."""
+    so a phase never pays for the previous one's backlog; the worker delivers during the phase
+    (at `nice` lower CPU priority when asked: what it has not done by the phase's end is shown)."""
     api = Api(base)
     backends = Backends(url)
     figures: dict[str, list[float]] = {"no hooks": [], "ten hooks": []}
-    with worker(url) as delivering:
+    if nice:
+        print(f"  the worker runs with --nice {nice}")
+    with worker(url, nice) as delivering:
         for n, (label, hooks) in enumerate([("no hooks", 0), ("ten hooks", 10)] * rounds):
             project = api.post("/projects", {"name": f"ln{n}", "path": f"ln{n}"})
             pid = project["id"]
@@ -230,9 +244,9 @@ def links(url: str, base: str, server_pid: int, receiver: FastReceiver, seconds:
             )
             backlog, drain_started, received = backends.pending(), time.monotonic(), receiver.count()
             deadline = drain_started + 300
-            while backends.pending() and time.monotonic() < deadline:
+            while (backends.pending() or backends.undispatched()) and time.monotonic() < deadline:
                 time.sleep(0.5)  # the previous phase's deliveries drain first
-            if backlog:
+            if backlog or time.monotonic() - drain_started > 1:
                 left, took = backends.pending(), time.monotonic() - drain_started
                 print(
                     f"  backlog of {backlog} deliveries: {backlog - left} drained in {took:.1f} s "
@@ -245,6 +259,7 @@ def links(url: str, base: str, server_pid: int, receiver: FastReceiver, seconds:
             db_before, worker_before = backends.cpu(), loadgen.cpu_seconds(workers)
             run = loadgen.load(base, jobs, seconds, 10**9, server_pid, headers={"PRIVATE-TOKEN": TOKEN})
             db_after, worker_after = backends.cpu(), loadgen.cpu_seconds(workers)
+            undispatched, pending = backends.undispatched(), backends.pending()
             per = 1000 / max(run.requests, 1)
             database = sum(db_after[p] - db_before[p] for p in db_after if p in db_before) * per
             server_cpu, client_cpu, machine = run.cpu_ms
@@ -256,7 +271,9 @@ def links(url: str, base: str, server_pid: int, receiver: FastReceiver, seconds:
                 f"worker {worker_cpu:.2f}, database {database:.2f}, "
                 f"load generator and receiver {client_cpu:.2f}, rest "
                 f"{machine - server_cpu - client_cpu - worker_cpu - database:.2f}; "
-                f"deliveries meanwhile {receiver.count() - before}; statuses {dict(run.statuses)}",
+                f"deliveries meanwhile {receiver.count() - before}, left at the end: "
+                f"{pending} deliveries and {undispatched} events not yet dispatched; "
+                f"statuses {dict(run.statuses)}",
                 flush=True,
             )
     none, ten = statistics.mean(figures["no hooks"]), statistics.mean(figures["ten hooks"])
@@ -272,6 +289,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--link-seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=2, help="interleaved no-hooks/ten-hooks rounds")
+    parser.add_argument(
+        "--worker-nice", type=int, default=0, help="links: run the worker with `--nice N` (0-19)"
+    )
     parser.add_argument("--parts", default="throughput,latency,links", help="which figures, comma-separated")
     args = parser.parse_args()
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
@@ -285,7 +305,7 @@ def main() -> None:
             if "latency" in parts:
                 latency(url, base, receiver, args.samples)
             if "links" in parts:
-                links(url, base, server_pid, receiver, args.link_seconds, args.rounds)
+                links(url, base, server_pid, receiver, args.link_seconds, args.rounds, args.worker_nice)
 
 
 if __name__ == "__main__":
