@@ -50,9 +50,13 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     except BaseException:
         await run_outside_pool(session.close)  # rolls back what is open
         raise
-    if session.in_transaction():
+    if not session.in_transaction():
+        session.close()  # no transaction is open: no I/O
+    elif write or not database.runs_on_loop or session.new or session.dirty or session.deleted:
         await run_outside_pool(session.commit)
-    session.close()  # no transaction is open: no I/O
+        session.close()
+    else:  # a read on PostgreSQL runs in autocommit: nothing to commit, a connection to hand back
+        await run_outside_pool(session.close)
 
 
 def raw_token(request: Request) -> str | None:
