@@ -190,6 +190,7 @@ def access_by_project_ids(session: Session, actor: Actor, ids: Iterable[int]) ->
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_accesses(session: Session, *_: Any) -> None:
     session.info.pop(_ACCESS_MEMO, None)
+    session.info.pop(_PREFETCHED, None)
 
 
 @event.listens_for(Session, "do_orm_execute")
