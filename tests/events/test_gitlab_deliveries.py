@@ -281,3 +281,38 @@ def test_a_link_names_the_other_issue_only_where_the_hooks_audience_may_read_it(
         assert entry["link_type"] == "relates_to", name
         expected = (target["id"], target["iid"], target["project_id"]) if named else (None, None, None)
         assert (entry["issue_id"], entry["issue_iid"], entry["project_id"]) == expected, name
+
+
+def test_a_hook_test_samples_a_confidential_issue_only_for_confidential_triggers(
+    factory: Any, receiver: Receiver
+) -> None:
+    """issues_events and note_events never sample a confidential issue or a note on one (the hook
+    may not have asked for confidential events); the confidential triggers may."""
+    project = factory.project("secrets")
+    h = factory.admin.headers
+    hook = factory.client.post(
+        f"/api/v4/projects/{project['id']}/hooks", headers=h, json={"url": receiver.url}
+    )
+    base = f"/api/v4/projects/{project['id']}/hooks/{hook.json()['id']}/test"
+    secret = factory.client.post(
+        f"/api/v4/projects/{project['id']}/issues", headers=h, json={"title": "secret", "confidential": True}
+    ).json()
+    note_url = f"/api/v4/projects/{project['id']}/issues/{secret['iid']}/notes"
+    assert factory.client.post(note_url, headers=h, json={"body": "hush"}).status_code == 201
+    for trigger, what in (("issues_events", "issues"), ("note_events", "notes")):
+        refused = factory.client.post(f"{base}/{trigger}", headers=h)
+        assert (refused.status_code, refused.json()) == (422, {"message": f"Ensure the project has {what}."})
+    for trigger in ("confidential_issues_events", "confidential_note_events"):
+        assert factory.client.post(f"{base}/{trigger}", headers=h).status_code == 201
+    confidential = receiver.wait_for(2)
+    assert {r.header("X-Gitlab-Event") for r in confidential} == {
+        "Confidential Issue Hook",
+        "Confidential Note Hook",
+    }
+
+    public = factory.issue(project, "public")
+    tested = factory.client.post(f"{base}/issues_events", headers=h)
+    assert (tested.status_code, tested.json()) == (201, {"message": "201 Created"})
+    request = receiver.wait_for(3)[2]
+    assert request.header("X-Gitlab-Event") == "Issue Hook"
+    assert request.json["object_attributes"]["id"] == public["id"]

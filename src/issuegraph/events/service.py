@@ -424,7 +424,9 @@ def sample_payload(
     session: Session, scope: Scope, trigger: str, actor: Actor, settings: Settings
 ) -> tuple[str, dict[str, Any]]:
     """The X-Gitlab-Event and body of a test, from the first issue or note of the project (of a
-    group hook: of the group's projects and its subgroups')."""
+    group hook: of the group's projects and its subgroups'). A confidential issue, and a note
+    on one, is a sample only for the confidential triggers: a hook that did not ask for
+    confidential events is never sent one, by a test either (GitLab samples any issue)."""
     if scope.kind == "instance" or trigger not in (
         "issues_events",
         "confidential_issues_events",
@@ -435,6 +437,8 @@ def sample_payload(
     base = settings.base_url()
     where = "the project has" if scope.kind == "project" else "the group has a project with"
     in_scope = _issues_of(session, scope)
+    if not trigger.startswith("confidential"):
+        in_scope = in_scope & Issue.confidential.is_(False)
     if trigger in ("issues_events", "confidential_issues_events"):
         issue = session.scalar(select(Issue).where(in_scope).order_by(Issue.id).limit(1))
         if issue is None:
