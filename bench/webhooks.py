@@ -261,7 +261,8 @@ def links(
             db_after, worker_after = backends.cpu(), loadgen.cpu_seconds(workers)
             undispatched, pending = backends.undispatched(), backends.pending()
             per = 1000 / max(run.requests, 1)
-            database = sum(db_after[p] - db_before[p] for p in db_after if p in db_before) * per
+            # a backend that began during the phase counts whole; one that ended in it is lost
+            database = sum(db_after[p] - db_before.get(p, 0.0) for p in db_after) * per
             server_cpu, client_cpu, machine = run.cpu_ms
             worker_cpu = (worker_after - worker_before) * per
             figures[label].append(run.rate)
