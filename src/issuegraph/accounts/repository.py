@@ -92,6 +92,18 @@ def users_by_id(session: Session, ids: Iterable[int]) -> dict[int, User]:
     return {u.id: u for u in session.scalars(_USERS, {"ids": list(wanted)})}
 
 
+_USER_RECORDS = DriverQuery(select(*records.USER.columns).where(in_ids(User.id)))
+
+
+def user_records_by_id(session: Session, ids: Iterable[int]) -> dict[int, Any]:
+    """users_by_id as read-only records (db.records), for answers that only show them."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = _USER_RECORDS.rows(session.connection(), {"ids": list(wanted)})
+    return {row[0]: records.USER.make(row) for row in rows}
+
+
 USER_SORT_COLUMNS: Columns = {"id": User.id}
 TOKEN_SORT_COLUMNS: Columns = {"id": PersonalAccessToken.id}
 
