@@ -26,7 +26,6 @@ _TOKEN = (
     .join(User, User.id == PersonalAccessToken.user_id)
     .where(PersonalAccessToken.token_digest == bindparam("digest"))
 )
-_USERS = select(User).where(in_ids(User.id))
 
 
 # The client's failed-authentication ban (accounts.throttle) is read in the same statement.
@@ -85,18 +84,12 @@ def find_user_by_username(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
 
 
-def users_by_id(session: Session, ids: Iterable[int]) -> dict[int, User]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return {u.id: u for u in session.scalars(_USERS, {"ids": list(wanted)})}
-
-
 _USER_RECORDS = DriverQuery(select(*records.USER.columns).where(in_ids(User.id)))
 
 
-def user_records_by_id(session: Session, ids: Iterable[int]) -> dict[int, Any]:
-    """users_by_id as read-only records (db.records), for answers that only show them."""
+def users_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, Any]:
+    """The users of `ids` (None ignored) as read-only records (db.records): every caller only
+    shows them (authors, members), and a record costs a tenth of an ORM object."""
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}

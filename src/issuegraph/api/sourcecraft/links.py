@@ -52,7 +52,7 @@ def list_issue_links(
     wanted = page_request.keyset()
     found = keyset_list(seen, wanted, lambda s: attributes(s.link, wanted.sort))
     items, token = found.rows, page_request.token(found)
-    authors = accounts_repo.user_records_by_id(session, [s.link.author_id for s in items])
+    authors = accounts_repo.users_by_id(session, [s.link.author_id for s in items])
     return json_response(ser.envelope("links", [_seen(s, issue, authors) for s in items], token))
 
 
