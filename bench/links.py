@@ -834,6 +834,8 @@ def main() -> None:
         help="side, PostgreSQL: print the N costliest statements per phase",
     )
     args = parser.parse_args()
+    if args.versus and args.versus_build:
+        parser.error("--versus and --versus-build each name server B: give one")
     if args.issues < HUB_LINKS + 10:
         parser.error(f"--issues must be at least {HUB_LINKS + 10}")
     print(
