@@ -137,7 +137,7 @@ def worker(
     settings = Settings()
     logging.config.dictConfig(log_config(settings.log_level, wants_json(settings.log_format)))
     if nice:
-        os.nice(nice)
+        _lower_priority(nice)
     if migrate:
         _bootstrap(settings, migrate)
     stop = threading.Event()
@@ -145,6 +145,35 @@ def worker(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     logging.getLogger("issuegraph").info("issuegraph delivering (%s)", settings.database_url.split("://")[0])
     run_forever(settings, stop)
+
+
+def _lower_priority(nice: int) -> None:
+    """`os.nice`, and the same for the session's scheduling group when this process leads it.
+
+    With Linux's autogroup (on by default) each session is a group, and groups share the CPU
+    as wholes: a process's own niceness only ranks it within its session. A worker started
+    in a session of its own (a service manager, `setsid`) would lower its priority against
+    nothing. Its group's niceness (/proc/self/autogroup) is lowered too, but only when the
+    process leads its session: otherwise that group holds the shell and whatever else runs in
+    it, `issuegraph serve` perhaps, which must not be slowed down with it.
+    """
+    os.nice(nice)
+    log = logging.getLogger("issuegraph")
+    autogroup = Path("/proc/self/autogroup")
+    if not autogroup.exists():
+        return  # no autogroup (another kernel, or not Linux): the process's niceness is all
+    if os.getsid(0) != os.getpid():
+        log.warning(
+            "--nice %d: this process shares its session with others, and on Linux the session's "
+            "scheduling group competes as a whole: start the worker in a session of its own "
+            "(setsid, a service manager) for its lower priority to count against the servers",
+            nice,
+        )
+        return
+    try:
+        autogroup.write_text(str(nice))
+    except OSError as exc:  # kernels may refuse it: the process's own niceness is still set
+        log.warning("--nice %d: could not lower the session's scheduling group: %s", nice, exc)
 
 
 @db_app.command("upgrade")

@@ -52,6 +52,9 @@ def test_a_worker_runs_beside_a_no_deliver_server_until_stopped(tmp_path: Path) 
         os.kill(server.pid, 0)
 
 
+AUTOGROUP_ENABLED = Path("/proc/sys/kernel/sched_autogroup_enabled")
+
+
 def test_a_worker_started_with_nice_runs_at_that_lower_priority(tmp_path: Path) -> None:
     """`issuegraph worker --nice 7`: the process's niceness is its parent's plus 7 (what the
     kernel reports in /proc/<pid>/stat), and it delivers as usual until stopped."""
@@ -67,6 +70,10 @@ def test_a_worker_started_with_nice_runs_at_that_lower_priority(tmp_path: Path) 
             niceness = os.getpriority(os.PRIO_PROCESS, worker.pid)
         assert niceness == os.nice(0) + 7
         os.kill(worker.pid, 0)  # still running
+        if AUTOGROUP_ENABLED.exists() and AUTOGROUP_ENABLED.read_text().strip() == "1":
+            # Autogroup on: the worker leads its session (running_process starts one), so its
+            # session's group is lowered too, or its niceness would rank it against nothing.
+            assert Path(f"/proc/{worker.pid}/autogroup").read_text().split()[-2:] == ["nice", "7"]
 
 
 def test_worker_refuses_a_niceness_out_of_range(tmp_path: Path) -> None:
